@@ -1,0 +1,58 @@
+"""Records on the bus, the topic catalogue and the KPI catalogue.
+
+Every record is a pydantic v2 model with ``schema_version``; produced records
+forbid unknown fields, :meth:`Record.decode` tolerates them. Topic names live in
+:mod:`schemas.topics` and nowhere else.
+"""
+
+from schemas import topics
+from schemas.base import SCHEMA_VERSION, Record
+from schemas.events import (
+    ActionRequest,
+    ActionResult,
+    AnomalyEvent,
+    Candidate,
+    DeadLetter,
+    DecisionKind,
+    DecisionRecord,
+    Incident,
+    IncidentStatus,
+    ToolArgument,
+)
+from schemas.kpis import (
+    KPIS_BY_KIND,
+    OBSERVABLE_KINDS,
+    Direction,
+    EntityKind,
+    Kpi,
+    kind_of,
+    kpi_names,
+)
+from schemas.telemetry import TelemetryFrame, TelemetryReport
+from schemas.topology import TopologyEntity
+
+__all__ = [
+    "KPIS_BY_KIND",
+    "OBSERVABLE_KINDS",
+    "SCHEMA_VERSION",
+    "ActionRequest",
+    "ActionResult",
+    "AnomalyEvent",
+    "Candidate",
+    "DeadLetter",
+    "DecisionKind",
+    "DecisionRecord",
+    "Direction",
+    "EntityKind",
+    "Incident",
+    "IncidentStatus",
+    "Kpi",
+    "Record",
+    "TelemetryFrame",
+    "TelemetryReport",
+    "ToolArgument",
+    "TopologyEntity",
+    "kind_of",
+    "kpi_names",
+    "topics",
+]

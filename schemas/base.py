@@ -1,0 +1,31 @@
+"""Base of every record on the bus: a schema version, no unknown fields on produce."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict
+
+SCHEMA_VERSION = 1
+
+
+class Record(BaseModel):
+    """A record on the bus.
+
+    Produced records forbid unknown fields; :meth:`decode` tolerates them, so a
+    newer producer does not break an older consumer.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topic: ClassVar[str]
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def decode(cls, data: bytes | str) -> Self:
+        """Parse a record from JSON, ignoring fields this version does not know."""
+        return cls.model_validate_json(data, extra="ignore")
+
+    def encode(self) -> bytes:
+        """Serialise to compact JSON bytes."""
+        return self.model_dump_json().encode()

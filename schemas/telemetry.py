@@ -1,0 +1,50 @@
+"""Telemetry records: columnar frames (the normal case) and per-entity reports."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from schemas import topics
+from schemas.base import Record
+from schemas.kpis import EntityKind
+
+
+class TelemetryFrame(Record):
+    """One tick of many entities of one kind, columnar.
+
+    ``values[i][j]`` is KPI ``kpis[j]`` of entity ``entity_ids[i]``. One frame per
+    shard per tick pays the per-record cost of the bus once for many entities.
+    """
+
+    topic = topics.TELEMETRY
+
+    shard: str = Field(description="partition key, e.g. 'sites-0001-0016'")
+    tick: int = Field(ge=0, description="simulation tick (or epoch-aligned interval index)")
+    timestamp_s: float = Field(description="seconds since the start of the run or epoch")
+    kind: EntityKind
+    entity_ids: list[str] = Field(min_length=1)
+    kpis: list[str] = Field(min_length=1)
+    values: list[list[float]] = Field(description="len(entity_ids) rows of len(kpis) values")
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> Self:
+        n, k = len(self.entity_ids), len(self.kpis)
+        if len(self.values) != n:
+            raise ValueError(f"values has {len(self.values)} rows for {n} entity_ids")
+        for i, row in enumerate(self.values):
+            if len(row) != k:
+                raise ValueError(f"values row {i} has {len(row)} columns for {k} kpis")
+        return self
+
+
+class TelemetryReport(Record):
+    """KPIs of one entity at one tick, for simple producers."""
+
+    topic = topics.TELEMETRY
+
+    entity_id: str
+    tick: int = Field(ge=0)
+    timestamp_s: float
+    kpis: dict[str, float] = Field(min_length=1)

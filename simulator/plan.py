@@ -1,0 +1,72 @@
+"""Turning a scenario's fault list and random-fault spec into concrete planned faults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.faults import FAULT_TYPES
+from simulator.scenario import Scenario, ScenarioError
+from simulator.topology import Topology
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    """A fault with its target resolved: type, root entity, start, duration, severity."""
+
+    type: str
+    target: str
+    at: int
+    duration: int | None
+    severity: float
+
+
+def plan_faults(scenario: Scenario, topo: Topology, rng: np.random.Generator) -> list[PlannedFault]:
+    """Resolve explicit and random faults into a list sorted by start tick.
+
+    Raises
+    ------
+    ScenarioError
+        When a target does not exist or is of the wrong kind, or the random
+        faults do not fit between warm-up and the end with ``min_gap``.
+    """
+    planned = [_explicit(i, f, topo, rng) for i, f in enumerate(scenario.faults)]
+    if scenario.random_faults and scenario.random_faults.count:
+        planned += _random(scenario, topo, rng)
+    return sorted(planned, key=lambda p: p.at)
+
+
+def _explicit(i: int, f, topo: Topology, rng: np.random.Generator) -> PlannedFault:
+    kind = FAULT_TYPES[f.type].root_kind
+    if f.target is None:
+        target = str(rng.choice(topo.ids[kind]))
+    else:
+        try:
+            actual, _ = topo.index(f.target)
+        except KeyError:
+            raise ScenarioError(f"faults.{i}.target: {f.target!r} is not an entity of this topology") from None
+        if actual is not kind:
+            raise ScenarioError(f"faults.{i}.target: {f.type} needs a {kind.value}, {f.target!r} is a {actual.value}")
+        target = f.target
+    return PlannedFault(f.type, target, f.at, f.duration, f.severity)
+
+
+def _random(scenario: Scenario, topo: Topology, rng: np.random.Generator) -> list[PlannedFault]:
+    spec = scenario.random_faults
+    assert spec is not None
+    span = scenario.ticks - scenario.warmup_ticks
+    slot = span // spec.count
+    if slot <= spec.min_gap:
+        raise ScenarioError(
+            f"random_faults.count: {spec.count} faults with min_gap {spec.min_gap} do not fit in the "
+            f"{span} ticks between warmup_ticks and ticks")
+    out = []
+    for i in range(spec.count):
+        fault_type = str(rng.choice(spec.types))
+        at = scenario.warmup_ticks + i * slot + int(rng.integers(0, slot - spec.min_gap))
+        duration = None if spec.duration is None else int(rng.integers(spec.duration[0], spec.duration[1] + 1))
+        target = str(rng.choice(topo.ids[FAULT_TYPES[fault_type].root_kind]))
+        severity = float(rng.uniform(*spec.severity))
+        out.append(PlannedFault(fault_type, target, at, duration, round(severity, 3)))
+    return out
