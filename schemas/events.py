@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Base64Bytes, Field
+import base64
+
+from pydantic import Field
 
 from schemas import topics
 from schemas.base import Record
@@ -124,4 +126,13 @@ class DeadLetter(Record):
     key: str | None = None
     partition: int | None = None
     offset: int | None = None
-    raw: Base64Bytes
+    raw_base64: str = Field(description="the record's bytes exactly as received, base64")
+
+    @classmethod
+    def of(cls, raw: bytes, **fields: object) -> DeadLetter:
+        """A dead letter carrying ``raw`` bytes."""
+        return cls(raw_base64=base64.b64encode(raw).decode(), **fields)
+
+    @property
+    def raw(self) -> bytes:
+        return base64.b64decode(self.raw_base64)

@@ -1,0 +1,52 @@
+"""Executing actions through an MCP client session, idempotently on the action id."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from schemas import ActionRequest, ActionResult
+
+
+class ToolCaller(Protocol):
+    """Anything that calls a tool by name: an ``mcp.Client`` or ``ClientSession``."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> Any: ...
+
+
+class Executor:
+    """Calls the tool of each action once; a repeated action id returns the first result.
+
+    Failures of the call itself (an error result, a timeout, a broken session)
+    become ``ok=False`` results with the reason, never exceptions.
+    """
+
+    def __init__(self, *, caller: ToolCaller, timeout_s: float = 10.0) -> None:
+        self.caller = caller
+        self.timeout_s = timeout_s
+        self._done: dict[str, ActionResult] = {}
+        self.calls = 0
+
+    async def execute(self, action: ActionRequest, tick: int) -> ActionResult:
+        done = self._done.get(action.action_id)
+        if done is not None:
+            return done
+        ok, detail = await self._call(action)
+        result = ActionResult(action_id=action.action_id, incident_id=action.incident_id, tick=tick,
+                              tool=action.tool, target=action.target, ok=ok, detail=detail)
+        self._done[action.action_id] = result
+        return result
+
+    async def _call(self, action: ActionRequest) -> tuple[bool, str]:
+        self.calls += 1
+        try:
+            result = await asyncio.wait_for(
+                self.caller.call_tool(action.tool, dict(action.arguments)), self.timeout_s)
+        except TimeoutError:
+            return False, f"{action.tool} timed out after {self.timeout_s:g}s"
+        except Exception as exc:  # a broken session must not stop the act stage
+            return False, f"{action.tool} failed: {type(exc).__name__}: {exc}"
+        text = " ".join(getattr(c, "text", "") for c in result.content).strip()
+        if result.is_error:
+            return False, text or f"{action.tool} returned an error"
+        return True, text or f"{action.tool} done"

@@ -1,0 +1,56 @@
+"""What a run did, as seen on the bus: incidents, actions, results, decisions, dead letters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemas import (
+    ActionRequest,
+    ActionResult,
+    DeadLetter,
+    DecisionRecord,
+    Incident,
+    IncidentStatus,
+    topics,
+)
+
+
+@dataclass
+class Recorder:
+    """Subscribes to the loop's output topics and keeps what it reads, for the report and view."""
+
+    name = "recorder"
+    topics = (topics.INCIDENTS, topics.ACTIONS, topics.ACTION_RESULTS, topics.DECISIONS, topics.DLQ)
+
+    incidents: dict[str, list[Incident]] = field(default_factory=dict)
+    actions: list[ActionRequest] = field(default_factory=list)
+    results: list[ActionResult] = field(default_factory=list)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    async def handle(self, topic: str, value: bytes) -> list:
+        if topic == topics.INCIDENTS:
+            inc = Incident.decode(value)
+            self.incidents.setdefault(inc.incident_id, []).append(inc)
+        elif topic == topics.ACTIONS:
+            self.actions.append(ActionRequest.decode(value))
+        elif topic == topics.ACTION_RESULTS:
+            self.results.append(ActionResult.decode(value))
+        elif topic == topics.DECISIONS:
+            self.decisions.append(DecisionRecord.decode(value))
+        else:
+            self.dead_letters.append(DeadLetter.decode(value))
+        return []
+
+    async def on_tick(self, tick: int) -> list:
+        return []
+
+    def first(self, incident_id: str) -> Incident:
+        return self.incidents[incident_id][0]
+
+    def latest(self, incident_id: str) -> Incident:
+        return self.incidents[incident_id][-1]
+
+    def open_count(self) -> int:
+        live = (IncidentStatus.OPEN, IncidentStatus.MITIGATING)
+        return sum(h[-1].status in live for h in self.incidents.values())

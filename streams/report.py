@@ -1,0 +1,163 @@
+"""Scoring a run against the simulator's ground truth: the run report.
+
+Definitions
+-----------
+- A fault is *detected* when an incident opens while it is active (or within
+  ``LATE`` ticks of its end) whose candidates include its root entity.
+- *localized top-1 / top-3*: that incident's first / first three candidates
+  include the root. *fault type correct*: the incident's fault type is the fault's.
+- *auto-remediated*: the fault ended because of an action, and its incident
+  was not escalated.
+- A *false incident* matches no fault; a *false action* targets an entity that
+  was not the root of an active fault when it was executed.
+- ``mttd_ticks``: mean of (incident opened − fault start) over detected faults.
+- ``mttr_ticks``: mean fault duration (end − start; still active → run end).
+- ``mttr_ticks_without_loop``: mean of what the same faults would have lasted
+  with no action: their natural duration, or until the end of the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas import Incident, IncidentStatus
+from simulator import FaultRecord, Network
+from streams.recorder import Recorder
+
+LATE = 3
+
+
+class FaultOutcome(BaseModel):
+    """One fault and what the loop did about it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fault_id: str
+    type: str
+    root: str
+    start: int
+    end: int | None
+    ended_by: str | None
+    incident_id: str | None
+    detected_tick: int | None
+    top1: bool
+    fault_type_correct: bool
+    escalated: bool
+
+
+class RunReport(BaseModel):
+    """The report of one run; field names are a public format (JSON)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str
+    seed: int
+    ticks: int
+    entities: int
+    faults_injected: int
+    faults_detected: int
+    faults_localized_top1: int
+    faults_localized_top3: int
+    fault_type_correct: int
+    faults_auto_remediated: int
+    faults_escalated: int
+    incidents_opened: int
+    false_incidents: int
+    actions_executed: int
+    false_actions: int
+    mttd_ticks: float | None
+    mttr_ticks: float | None
+    mttr_ticks_without_loop: float | None
+    wall_seconds: float
+    entity_reports_per_second: float
+    dead_letters: int
+    faults: list[FaultOutcome]
+
+
+@dataclass(frozen=True)
+class _Match:
+    incident: Incident
+    rank: int  # position of the root among the candidates
+
+
+def build_report(network: Network, recorder: Recorder, *, wall_seconds: float,
+                 entity_reports: int) -> RunReport:
+    """Score a finished run."""
+    ticks = network.tick
+    first = {iid: h[0] for iid, h in recorder.incidents.items()}
+    outcomes, matched = [], set()
+    for f in network.truth:
+        m = _match(f, first.values(), ticks)
+        if m is not None:
+            matched.add(m.incident.incident_id)
+        outcomes.append(_outcome(f, m, recorder))
+    detected = [o for o in outcomes if o.incident_id]
+    durations = [_end(f, ticks) - f.start for f in network.truth]
+    natural = [min(f.natural_end or ticks, ticks) - f.start for f in network.truth]
+    return RunReport(
+        scenario=network.scenario.name, seed=network.scenario.seed, ticks=ticks,
+        entities=sum(len(network.topology.ids[k]) for k in network.models),
+        faults_injected=len(outcomes), faults_detected=len(detected),
+        faults_localized_top1=sum(o.top1 for o in outcomes),
+        faults_localized_top3=sum(_rank_ok(f, first.values(), ticks, 3) for f in network.truth),
+        fault_type_correct=sum(o.fault_type_correct for o in outcomes),
+        faults_auto_remediated=sum(o.ended_by == "action" and not o.escalated for o in outcomes),
+        faults_escalated=sum(o.escalated for o in outcomes),
+        incidents_opened=len(first), false_incidents=len(set(first) - matched),
+        actions_executed=sum(r.ok for r in recorder.results),
+        false_actions=_false_actions(network, recorder),
+        mttd_ticks=_mean([o.detected_tick - o.start for o in detected if o.detected_tick is not None]),
+        mttr_ticks=_mean(durations), mttr_ticks_without_loop=_mean(natural),
+        wall_seconds=round(wall_seconds, 3),
+        entity_reports_per_second=round(entity_reports / wall_seconds, 1) if wall_seconds else 0.0,
+        dead_letters=len(recorder.dead_letters), faults=outcomes)
+
+
+def _end(f: FaultRecord, ticks: int) -> int:
+    return f.end if f.end is not None else ticks
+
+
+def _active_at(f: FaultRecord, tick: int, ticks: int) -> bool:
+    return f.start <= tick <= _end(f, ticks) + LATE
+
+
+def _match(f: FaultRecord, incidents, ticks: int, within: int | None = None) -> _Match | None:
+    best: _Match | None = None
+    for inc in incidents:
+        if not _active_at(f, inc.opened_tick, ticks):
+            continue
+        ids = [c.entity_id for c in inc.candidates][:within]
+        if f.root in ids:
+            m = _Match(inc, ids.index(f.root))
+            if best is None or (m.rank, inc.opened_tick) < (best.rank, best.incident.opened_tick):
+                best = m
+    return best
+
+
+def _rank_ok(f: FaultRecord, incidents, ticks: int, k: int) -> bool:
+    return _match(f, incidents, ticks, within=k) is not None
+
+
+def _outcome(f: FaultRecord, m: _Match | None, recorder: Recorder) -> FaultOutcome:
+    inc = m.incident if m else None
+    escalated = bool(inc) and recorder.latest(inc.incident_id).status is IncidentStatus.ESCALATED
+    return FaultOutcome(
+        fault_id=f.fault_id, type=f.type, root=f.root, start=f.start, end=f.end, ended_by=f.ended_by,
+        incident_id=inc.incident_id if inc else None, detected_tick=inc.opened_tick if inc else None,
+        top1=bool(m) and m.rank == 0,
+        fault_type_correct=bool(m) and m.rank == 0 and inc.fault_type == f.type,
+        escalated=escalated)
+
+
+def _false_actions(network: Network, recorder: Recorder) -> int:
+    false = 0
+    for tick, _tool, target, _fixed in network.actions:
+        if not any(f.root == target and f.start <= tick <= _end(f, network.tick) for f in network.truth):
+            false += 1
+    return false
+
+
+def _mean(xs: list[int]) -> float | None:
+    return round(sum(xs) / len(xs), 2) if xs else None

@@ -1,0 +1,21 @@
+"""One frozen settings object, read once at the entry point (environment prefix ``NETLOOP_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Tunables of the loop. ``NETLOOP_Z_THRESHOLD=7`` overrides ``z_threshold``."""
+
+    model_config = SettingsConfigDict(env_prefix="NETLOOP_", frozen=True, extra="ignore")
+
+    queue_size: int = Field(default=4096, ge=16, description="records per stage inbox")
+    z_threshold: float = Field(default=6.0, gt=0, description="anomaly threshold, baseline sigmas")
+    recovery_ticks: int = Field(default=4, ge=1, description="quiet ticks before resolving")
+    verify_ticks: int = Field(default=12, ge=1, description="ticks after an action before retrying")
+    max_attempts: int = Field(default=2, ge=1, description="root-cause candidates tried per incident")
+    policies: Path | None = Field(default=None, description="policy YAML replacing the default")
