@@ -44,7 +44,7 @@ class Executor:
                 self.caller.call_tool(action.tool, dict(action.arguments)), self.timeout_s)
         except TimeoutError:
             return False, f"{action.tool} timed out after {self.timeout_s:g}s"
-        except Exception as exc:  # a broken session must not stop the act stage
+        except Exception as exc:  # noqa: BLE001 - a broken session must not stop the act stage
             return False, f"{action.tool} failed: {type(exc).__name__}: {exc}"
         text = " ".join(getattr(c, "text", "") for c in result.content).strip()
         if result.is_error:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from schemas import ToolArgument
 
@@ -27,8 +28,15 @@ class Rule(BaseModel):
     min_confidence: float = Field(default=0.5, ge=0, le=1)
     arguments: dict[str, ToolArgument] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _target_is_not_fixed(self) -> Self:
+        if self.target_argument in self.arguments:
+            raise ValueError(f"arguments must not set {self.target_argument!r}: the incident's "
+                             "root cause is the target")
+        return self
+
     def call_arguments(self, target: str) -> dict[str, ToolArgument]:
-        return {self.target_argument: target, **self.arguments}
+        return {**self.arguments, self.target_argument: target}
 
 
 class _PolicyFile(BaseModel):
@@ -38,7 +46,7 @@ class _PolicyFile(BaseModel):
 
 @dataclass(frozen=True)
 class PolicyTable:
-    """Rules by fault type; the last file loaded wins for a fault type."""
+    """Rules by fault type. A policy file given by the user replaces the default table."""
 
     rules: dict[str, Rule]
 

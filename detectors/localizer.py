@@ -12,7 +12,8 @@ different places become several findings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Set
+from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from math import log2
 
@@ -31,7 +32,7 @@ class Hypothesis:
     quality: float
     explains: frozenset[Pair]
 
-    def score(self, among: Set[Pair] | None = None) -> float:
+    def score(self, among: AbstractSet[Pair] | None = None) -> float:
         n = len(self.explains if among is None else self.explains & among)
         return self.quality * log2(1 + n)
 
@@ -49,7 +50,7 @@ class Finding:
     confidence: float
 
 
-def localize(anomalous: Mapping[str, Set[str]], graph: TopologyGraph, *,
+def localize(anomalous: Mapping[str, AbstractSet[str]], graph: TopologyGraph, *,
              min_quality: float = 0.3, max_alternatives: int = 4) -> list[Finding]:
     """Rank root causes for the anomalous KPIs of each entity (``entity -> KPIs``)."""
     hyps = [h for h in _hypotheses(anomalous, graph) if h.quality >= min_quality]
@@ -65,8 +66,8 @@ def localize(anomalous: Mapping[str, Set[str]], graph: TopologyGraph, *,
     return findings
 
 
-def _hypotheses(anomalous: Mapping[str, Set[str]], graph: TopologyGraph) -> Iterator[Hypothesis]:
-    candidates = set(e for e in anomalous if e in graph)
+def _hypotheses(anomalous: Mapping[str, AbstractSet[str]], graph: TopologyGraph) -> Iterator[Hypothesis]:
+    candidates = {e for e in anomalous if e in graph}
     for e in list(candidates):
         candidates |= graph.upstream_of(e)
     for c in sorted(candidates):
@@ -74,7 +75,7 @@ def _hypotheses(anomalous: Mapping[str, Set[str]], graph: TopologyGraph) -> Iter
             yield _hypothesis(c, sig, anomalous, graph)
 
 
-def _hypothesis(c: str, sig: Signature, anomalous: Mapping[str, Set[str]],
+def _hypothesis(c: str, sig: Signature, anomalous: Mapping[str, AbstractSet[str]],
                 graph: TopologyGraph) -> Hypothesis:
     own = anomalous.get(c, frozenset())
     root_match = match(own, sig.root_kpis)
@@ -94,9 +95,10 @@ def _hypothesis(c: str, sig: Signature, anomalous: Mapping[str, Set[str]],
 def _alternatives(best: Hypothesis, hyps: list[Hypothesis], limit: int) -> tuple[Hypothesis, ...]:
     per_entity: dict[str, Hypothesis] = {}
     for h in hyps:
-        if h.entity_id != best.entity_id and h.explains & best.explains:
-            if h.entity_id not in per_entity or h.score() > per_entity[h.entity_id].score():
-                per_entity[h.entity_id] = h
+        if h.entity_id == best.entity_id or not h.explains & best.explains:
+            continue
+        if h.entity_id not in per_entity or h.score() > per_entity[h.entity_id].score():
+            per_entity[h.entity_id] = h
     ranked = sorted(per_entity.values(), key=lambda h: (-h.score(), h.entity_id))
     return tuple(ranked[:limit])
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import base64
+from enum import StrEnum
 
 from pydantic import Field
 

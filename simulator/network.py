@@ -116,6 +116,11 @@ class Network:
             return ToolOutcome(ids, f"{tool} on {target} cleared {', '.join(ids)}")
         return ToolOutcome((), f"{tool} on {target} changed nothing that was broken")
 
+    @property
+    def latest(self) -> dict[EntityKind, np.ndarray]:
+        """Last tick's KPI matrices per kind (columns in catalogue order)."""
+        return self._latest
+
     def latest_kpis(self, entity_id: str) -> dict[str, float]:
         """The KPIs ``entity_id`` reported at the last tick (empty before the first).
 

@@ -45,9 +45,11 @@ def _explicit(i: int, f, topo: Topology, rng: np.random.Generator) -> PlannedFau
         try:
             actual, _ = topo.index(f.target)
         except KeyError:
-            raise ScenarioError(f"faults.{i}.target: {f.target!r} is not an entity of this topology") from None
+            raise ScenarioError(
+                f"faults.{i}.target: {f.target!r} is not an entity of this topology") from None
         if actual is not kind:
-            raise ScenarioError(f"faults.{i}.target: {f.type} needs a {kind.value}, {f.target!r} is a {actual.value}")
+            raise ScenarioError(
+                f"faults.{i}.target: {f.type} needs a {kind.value}, {f.target!r} is a {actual.value}")
         target = f.target
     return PlannedFault(f.type, target, f.at, f.duration, f.severity)
 
@@ -65,7 +67,9 @@ def _random(scenario: Scenario, topo: Topology, rng: np.random.Generator) -> lis
     for i in range(spec.count):
         fault_type = str(rng.choice(spec.types))
         at = scenario.warmup_ticks + i * slot + int(rng.integers(0, slot - spec.min_gap))
-        duration = None if spec.duration is None else int(rng.integers(spec.duration[0], spec.duration[1] + 1))
+        duration = None
+        if spec.duration is not None:
+            duration = int(rng.integers(spec.duration[0], spec.duration[1] + 1))
         target = str(rng.choice(topo.ids[FAULT_TYPES[fault_type].root_kind]))
         severity = float(rng.uniform(*spec.severity))
         out.append(PlannedFault(fault_type, target, at, duration, round(severity, 3)))

@@ -15,7 +15,7 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
 class ScenarioError(ValueError):
-    """A scenario that cannot be used; the message names the file and the field."""
+    """A scenario that cannot be used; the message names the field (and the file, when parsing)."""
 
 
 class TopologySpec(BaseModel):

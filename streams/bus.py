@@ -50,7 +50,7 @@ class EmbeddedBus:
 
     async def drain(self) -> None:
         """Wait until every inbox is empty and every record taken has been handled."""
-        while any(q.qsize() or q._unfinished_tasks for q in self._inboxes.values()):  # noqa: SLF001
+        while any(q.qsize() or q._unfinished_tasks for q in self._inboxes.values()):
             for q in self._inboxes.values():
                 await q.join()
 

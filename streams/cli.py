@@ -1,0 +1,151 @@
+"""The ``netloop`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from actuators import PolicyError
+from simulator import Scenario, ScenarioError, builtin_scenarios, load_scenario
+from streams.metrics import LoopMetrics
+from streams.report import RunReport
+from streams.settings import Settings
+
+app = typer.Typer(help="netloop: closed-loop assurance for mobile networks.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+netmcp_app = typer.Typer(help="NetMCP tool servers.", no_args_is_help=True)
+app.add_typer(netmcp_app, name="netmcp")
+
+err = Console(stderr=True)
+
+ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s", help="built-in name or YAML path")]
+JsonOpt = Annotated[str | None, typer.Option("--json", help="write the JSON report to PATH, or - for stdout")]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mcp").setLevel(logging.WARNING)
+    app()
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def _load(name: str) -> Scenario:
+    try:
+        return load_scenario(name)
+    except ScenarioError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise _fail(f"invalid NETLOOP_* setting: {exc}") from None
+
+
+def _write_json(dest: str, payload: object) -> None:
+    text = json.dumps(payload, indent=2)
+    if dest == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(dest).write_text(text + "\n")
+
+
+@app.command()
+def run(
+    scenario: ScenarioOpt = "demo",
+    ticks: Annotated[int | None, typer.Option(min=1, help="stop after N ticks")] = None,
+    speed: Annotated[float | None, typer.Option(min=0.1, help="ticks per second")] = None,
+    fast: Annotated[bool, typer.Option("--fast", help="as fast as possible, no pacing")] = False,
+    no_act: Annotated[bool, typer.Option("--no-act", help="detect and plan, execute nothing")] = False,
+    json_out: JsonOpt = None,
+    metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics on this port")] = None,
+    policies: Annotated[Path | None, typer.Option(help="policy YAML replacing the default")] = None,
+) -> None:
+    """Run a scenario through the whole loop, with a live view in a terminal."""
+    from streams.runner import is_terminal, run_scenario
+    from streams.view import report_table
+
+    sc = _load(scenario)
+    settings = _settings()
+    if policies is not None:
+        settings = settings.model_copy(update={"policies": policies})
+    live = is_terminal() and json_out != "-"
+    if fast:
+        speed = None
+    elif speed is None and live:
+        speed = max(1.0, (ticks or sc.ticks) / 60.0)  # about a minute of wall time
+    metrics = LoopMetrics()
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
+    try:
+        report = asyncio.run(run_scenario(sc, settings, act=not no_act, ticks=ticks, speed=speed,
+                                          live=live, metrics=metrics))
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
+    if json_out:
+        _write_json(json_out, report.model_dump(mode="json"))
+    if json_out != "-":
+        Console().print(report_table([report]))
+
+
+@app.command()
+def evaluate(
+    scenarios: Annotated[list[str] | None,
+                         typer.Argument(help="names or paths; default: all built-in")] = None,
+    json_out: JsonOpt = None,
+    no_act: Annotated[bool, typer.Option("--no-act", help="detect and plan, execute nothing")] = False,
+) -> None:
+    """Run scenarios fast, without the live view; one report row per scenario, plus totals."""
+    from streams.runner import run_scenario
+    from streams.view import report_table
+
+    loaded = [_load(s) for s in (scenarios or builtin_scenarios())]
+    settings = _settings()
+    reports: list[RunReport] = []
+    for sc in loaded:
+        if json_out != "-":
+            err.print(f"running {sc.name} ({sc.ticks} ticks)…", highlight=False)
+        reports.append(asyncio.run(run_scenario(sc, settings, act=not no_act)))
+    if json_out:
+        _write_json(json_out, [r.model_dump(mode="json") for r in reports])
+    if json_out != "-":
+        Console().print(report_table(reports))
+
+
+@app.command("scenarios")
+def list_scenarios() -> None:
+    """List the built-in scenarios."""
+    for name in builtin_scenarios():
+        sc = load_scenario(name)
+        t = sc.topology
+        typer.echo(f"{name:12s} {sc.ticks:6d} ticks  {t.sites} sites × {t.cells_per_site} cells  "
+                   f"{len(sc.faults) + (sc.random_faults.count if sc.random_faults else 0)} faults")
+
+
+@netmcp_app.command("serve")
+def netmcp_serve(
+    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1")] = 8765,
+    scenario: ScenarioOpt = "demo",
+    speed: Annotated[float, typer.Option(min=0.1, help="network ticks per second")] = 1.0,
+) -> None:
+    """Serve the simulated network's tools over MCP streamable HTTP at http://127.0.0.1:PORT/mcp."""
+    from streams.serve import serve_network
+
+    sc = _load(scenario)
+    err.print(f"NetMCP tools of scenario {sc.name} at http://127.0.0.1:{port}/mcp", highlight=False)
+    asyncio.run(serve_network(sc, port=port, speed=speed))

@@ -1,0 +1,127 @@
+"""The live terminal view of a run, and the report table printed at its end."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+
+from schemas import EntityKind, IncidentStatus, kpi_names
+from streams.embedded import LoopState
+from streams.report import RunReport
+
+_HEADLINE = {
+    EntityKind.CELL: ("throughput_mbps", "latency_ms", "packet_loss_ratio", "cqi",
+                      "handover_success_ratio"),
+    EntityKind.LINK: ("utilization_ratio", "latency_ms", "packet_loss_ratio"),
+    EntityKind.UPF: ("cpu_utilization_ratio", "latency_ms", "error_rate_ratio"),
+    EntityKind.SMF: ("cpu_utilization_ratio", "error_rate_ratio"),
+    EntityKind.AMF: ("cpu_utilization_ratio", "error_rate_ratio"),
+}
+_STATUS_STYLE = {IncidentStatus.OPEN: "bold red", IncidentStatus.MITIGATING: "yellow",
+                 IncidentStatus.RESOLVED: "green", IncidentStatus.ESCALATED: "bold magenta"}
+
+
+def render(state: LoopState, *, wall_seconds: float) -> Group:
+    """One frame of the live view."""
+    net = state.network
+    rate = state.entity_reports / wall_seconds if wall_seconds else 0.0
+    hours = net.tick * net.scenario.tick_seconds / 3600 + 6.0
+    head = (f"[bold]netloop[/] · scenario [cyan]{net.scenario.name}[/] · tick {net.tick}/"
+            f"{net.scenario.ticks} · sim time {int(hours % 24):02d}:{int(hours * 60 % 60):02d} · "
+            f"{rate:,.0f} entity reports/s · {state.recorder.open_count()} open incident(s) · "
+            f"{len(state.recorder.dead_letters)} dead letter(s)")
+    return Group(Panel(head), _kpis(state), _faults(state), _incidents(state), _actions(state))
+
+
+def _kpis(state: LoopState) -> Table:
+    t = Table(title="Network KPIs (mean over entities of a kind)", expand=True)
+    t.add_column("kind")
+    t.add_column("KPIs")
+    latest = state.network.latest
+    for kind, names in _HEADLINE.items():
+        if kind not in latest:
+            continue
+        cols = kpi_names(kind)
+        means = latest[kind].mean(axis=0)
+        t.add_row(kind.value, "  ".join(f"{n}={means[cols.index(n)]:.3g}" for n in names))
+    return t
+
+
+def _faults(state: LoopState) -> Table:
+    t = Table(title="Faults injected (ground truth)", expand=True)
+    for c in ("fault", "type", "root", "start", "state"):
+        t.add_column(c)
+    for f in state.network.truth[-6:]:
+        if f.end is None:
+            st = "[bold red]active[/]"
+        elif f.ended_by == "action":
+            st = f"[green]fixed by the loop at {f.end}[/]"
+        else:
+            st = f"ended by itself at {f.end}"
+        t.add_row(f.fault_id, f.type, f.root, str(f.start), st)
+    return t
+
+
+def _incidents(state: LoopState) -> Table:
+    t = Table(title="Incidents", expand=True)
+    for c in ("incident", "status", "fault type", "root-cause candidates", "conf", "opened", "why"):
+        t.add_column(c, overflow="fold")
+    for iid in list(state.recorder.incidents)[-6:]:
+        inc = state.recorder.latest(iid)
+        cands = ", ".join(c.entity_id for c in inc.candidates[:3])
+        status = f"[{_STATUS_STYLE[inc.status]}]{inc.status.value}[/]"
+        t.add_row(iid, status, inc.fault_type or "?", cands, f"{inc.confidence:.2f}",
+                  str(inc.opened_tick), inc.reason[:60])
+    return t
+
+
+def _actions(state: LoopState) -> Table:
+    t = Table(title="Actions through MCP", expand=True)
+    for c in ("tick", "incident", "tool", "target", "result"):
+        t.add_column(c, overflow="fold")
+    for r in state.recorder.results[-5:]:
+        res = "[green]ok[/]" if r.ok else f"[red]{r.detail}[/]"
+        t.add_row(str(r.tick), r.incident_id, r.tool, r.target, res)
+    return t
+
+
+_ROWS = (
+    ("faults injected", "faults_injected"), ("detected", "faults_detected"),
+    ("localized top-1", "faults_localized_top1"), ("localized top-3", "faults_localized_top3"),
+    ("fault type correct", "fault_type_correct"), ("auto-remediated", "faults_auto_remediated"),
+    ("escalated", "faults_escalated"), ("incidents opened", "incidents_opened"),
+    ("false incidents", "false_incidents"), ("actions executed", "actions_executed"),
+    ("false actions", "false_actions"), ("dead letters", "dead_letters"),
+)
+_MEANS = (("MTTD (ticks)", "mttd_ticks"), ("MTTR (ticks)", "mttr_ticks"),
+          ("MTTR without loop (ticks)", "mttr_ticks_without_loop"))
+
+
+def report_table(reports: list[RunReport]) -> Table:
+    """Metrics as rows, one column per run, and a total column when there are several."""
+    t = Table(title="netloop run report")
+    t.add_column("")
+    for r in reports:
+        t.add_column(r.scenario, justify="right")
+    total = len(reports) > 1
+    if total:
+        t.add_column("total", justify="right", style="bold")
+    for label, field in _ROWS:
+        values = [getattr(r, field) for r in reports]
+        t.add_row(label, *map(str, values), *([str(sum(values))] if total else []))
+    for label, field in _MEANS:
+        values = [getattr(r, field) for r in reports]
+        t.add_row(label, *(_num(v) for v in values), *([_num(_mean(values))] if total else []))
+    t.add_row("wall seconds", *(f"{r.wall_seconds:.1f}" for r in reports),
+              *([f"{sum(r.wall_seconds for r in reports):.1f}"] if total else []))
+    return t
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:g}"
+
+
+def _mean(xs: list[float | None]) -> float | None:
+    vals = [x for x in xs if x is not None]
+    return round(sum(vals) / len(vals), 2) if vals else None

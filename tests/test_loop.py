@@ -1,0 +1,145 @@
+"""The whole loop in one process, end to end through the MCP protocol."""
+
+import asyncio
+import json
+
+import pytest
+from mcp import Client
+from prometheus_client import CollectorRegistry
+
+from schemas import DeadLetter, TelemetryFrame, kpi_names, topics
+from simulator import load_scenario
+from streams.embedded import EmbeddedLoop
+from streams.metrics import LoopMetrics
+from streams.report import build_report
+from streams.settings import Settings
+
+
+def _run(scenario, *, act=True, metrics=None):
+    async def go():
+        loop = EmbeddedLoop(scenario, Settings(), act=act, metrics=metrics)
+        state = await loop.run()
+        return loop, state
+
+    _, state = asyncio.run(go())
+    return state, build_report(state.network, state.recorder, wall_seconds=1.0,
+                               entity_reports=state.entity_reports)
+
+
+@pytest.fixture(scope="module")
+def smoke_run():
+    registry = CollectorRegistry()
+    state, report = _run(load_scenario("smoke"), metrics=LoopMetrics(registry))
+    return state, report, registry
+
+
+def test_smoke_faults_are_detected_localized_and_remediated_through_mcp(smoke_run):
+    state, report, _ = smoke_run
+    assert report.faults_injected == 3
+    for fault in report.faults:
+        assert fault.incident_id is not None, fault
+        assert fault.top1, fault
+        assert fault.fault_type_correct, fault
+        assert fault.ended_by == "action", fault
+    assert report.faults_auto_remediated == 3
+    assert report.false_incidents == 0 and report.false_actions == 0
+    assert report.mttr_ticks < report.mttr_ticks_without_loop
+    # the actions went through an MCP client session and reached the network
+    assert isinstance(state.executor.caller, Client)
+    assert state.executor.calls == len(state.network.actions) == report.actions_executed
+
+
+def test_every_executed_action_has_a_decision_with_an_explanation(smoke_run):
+    state, _, _ = smoke_run
+    acted = {d.incident_id for d in state.recorder.decisions if d.decision == "act"}
+    assert acted == {a.incident_id for a in state.recorder.actions}
+    assert all(d.explanation for d in state.recorder.decisions)
+    resolved = [d for d in state.recorder.decisions if d.decision == "resolve"]
+    assert len(resolved) == 3
+
+
+def test_stage_metrics_are_counted_on_the_injected_registry(smoke_run):
+    state, report, registry = smoke_run
+    rows = registry.get_sample_value("netloop_detect_entity_reports_total")
+    assert rows == state.entity_reports == report.ticks * report.entities
+    assert registry.get_sample_value("netloop_actions_total", {"outcome": "ok"}) == 3
+    assert registry.get_sample_value("netloop_stage_records_in_total", {"stage": "decide"}) > 0
+
+
+def test_no_act_plans_but_never_calls_a_tool():
+    state, report = _run(load_scenario("smoke"), act=False)
+    assert report.faults_detected == 3
+    assert report.actions_executed == 0 and state.executor.calls == 0
+    assert state.network.actions == []
+    assert any(d.decision == "hold" for d in state.recorder.decisions)
+    assert report.mttr_ticks == report.mttr_ticks_without_loop
+
+
+def test_the_same_seed_gives_the_same_report():
+    sc = load_scenario("smoke")
+    a = _run(sc)[1].model_dump(exclude={"wall_seconds", "entity_reports_per_second"})
+    b = _run(sc)[1].model_dump(exclude={"wall_seconds", "entity_reports_per_second"})
+    assert a == b
+
+
+def _frame(**overrides) -> bytes:
+    names = list(kpi_names("link"))
+    body = {"schema_version": 1, "shard": "x", "tick": 0, "timestamp_s": 0.0, "kind": "link",
+            "entity_ids": ["link-0001"], "kpis": names, "values": [[0.5, 2.0, 0.001]]}
+    body.update(overrides)
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    (b"{not json", "not JSON"),
+    (_frame(values=[[0.5, 2.0]]), "row 0 has 2 columns"),
+    (_frame(values=[[0.5, float("nan"), 0.001]]), "NaN"),
+    (_frame(kpis=["utilization_ratio", "latency_ms", "jitter_ms"]), "unknown KPIs"),
+    (b'{"entity_id": "cell-0001-1", "tick": 1, "timestamp_s": 0, "kpis": {"cqi": 3}}',
+     "missing KPIs"),
+])
+def test_malformed_telemetry_goes_to_the_dead_letter_topic_and_the_loop_goes_on(raw, reason):
+    async def go_and_continue():
+        loop = EmbeddedLoop(load_scenario("smoke"), Settings())
+        seen = {}
+
+        async def hook(state):
+            if state.network.tick == 2:
+                await loop.inject(topics.TELEMETRY, "bad", raw)
+            seen["ticks"] = state.network.tick
+
+        state = await loop.run(ticks=5, on_tick=hook)
+        return state, seen
+
+    state, seen = asyncio.run(go_and_continue())
+    assert seen["ticks"] == 5  # the loop kept going after the bad record
+    [letter] = state.recorder.dead_letters
+    assert isinstance(letter, DeadLetter)
+    assert reason in letter.reason
+    assert letter.source_topic == topics.TELEMETRY and letter.stage == "detect"
+    assert letter.raw == raw
+    assert state.entity_reports == 5 * 28  # every good frame was still scored
+
+
+def test_a_per_entity_report_is_accepted_as_telemetry():
+    report = {"entity_id": "link-0001", "tick": 1, "timestamp_s": 60.0,
+              "kpis": {"latency_ms": 2.0, "utilization_ratio": 0.4, "packet_loss_ratio": 0.0}}
+
+    async def go():
+        loop = EmbeddedLoop(load_scenario("smoke"), Settings())
+
+        async def hook(state):
+            await loop.inject(topics.TELEMETRY, "link-0001", json.dumps(report).encode())
+
+        return await loop.run(ticks=1, on_tick=hook)
+
+    state = asyncio.run(go())
+    assert state.recorder.dead_letters == []
+    assert state.entity_reports == 28 + 1
+
+
+def test_telemetry_frames_round_trip_through_json():
+    frame = TelemetryFrame(shard="s", tick=3, timestamp_s=180.0, kind="link",
+                           entity_ids=["link-0001"], kpis=list(kpi_names("link")),
+                           values=[[0.5, 2.0, 0.001]])
+    assert TelemetryFrame.decode(frame.encode()) == frame
