@@ -140,6 +140,27 @@ def list_scenarios() -> None:
                    f"{len(sc.faults) + (sc.random_faults.count if sc.random_faults else 0)} faults")
 
 
+@app.command()
+def bench(
+    sites: Annotated[int, typer.Option(min=1, help="sites in the end-to-end scenario")] = 1000,
+) -> None:
+    """Measure detector and end-to-end throughput, each beside a baseline from the same run."""
+    from rich.table import Table
+
+    from streams.bench import detector_rates, end_to_end_rate
+
+    rates = detector_rates()
+    t = Table(title="netloop bench: detectors (3000 entities × 9 KPIs per step)")
+    t.add_column("path")
+    t.add_column("KPI values/s", justify="right")
+    t.add_column("× per-row", justify="right")
+    for name, rate in rates.items():
+        t.add_row(name, f"{rate:,.0f}", f"{rate / rates['detector_per_row']:.1f}")
+    Console().print(t)
+    e2e, entities = end_to_end_rate(sites=sites)
+    Console().print(f"end to end (embedded loop, {entities} entities): {e2e:,.0f} entity reports/s")
+
+
 @netmcp_app.command("serve")
 def netmcp_serve(
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1")] = 8765,

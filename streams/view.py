@@ -31,7 +31,7 @@ def render(state: LoopState, *, wall_seconds: float) -> Group:
             f"{net.scenario.ticks} · sim time {int(hours % 24):02d}:{int(hours * 60 % 60):02d} · "
             f"{rate:,.0f} entity reports/s · {state.recorder.open_count()} open incident(s) · "
             f"{len(state.recorder.dead_letters)} dead letter(s)")
-    return Group(Panel(head), _kpis(state), _faults(state), _incidents(state), _actions(state))
+    return Group(Panel(head), _kpis(state), _faults(state), _incidents(state), _log(state))
 
 
 def _kpis(state: LoopState) -> Table:
@@ -76,14 +76,24 @@ def _incidents(state: LoopState) -> Table:
     return t
 
 
-def _actions(state: LoopState) -> Table:
-    t = Table(title="Actions through MCP", expand=True)
-    for c in ("tick", "incident", "tool", "target", "result"):
-        t.add_column(c, overflow="fold")
-    for r in state.recorder.results[-5:]:
-        res = "[green]ok[/]" if r.ok else f"[red]{r.detail}[/]"
-        t.add_row(str(r.tick), r.incident_id, r.tool, r.target, res)
-    return t
+def _log(state: LoopState, lines: int = 10) -> Panel:
+    """The loop's story in order: faults injected, decisions, tool calls, outcomes."""
+    events: list[tuple[int, int, str]] = []
+    for f in state.network.truth:
+        events.append((f.start, 0, f"[red]fault[/]    {f.fault_id} {f.type} starts on {f.root}"))
+    for inc_id, history in state.recorder.incidents.items():
+        inc = history[0]
+        cands = ", ".join(c.entity_id for c in inc.candidates[:3])
+        events.append((inc.opened_tick, 1, f"[yellow]incident[/] {inc_id} opened: {inc.fault_type}, "
+                                           f"candidates {cands} (conf {inc.confidence:.2f})"))
+    for d in state.recorder.decisions:
+        events.append((d.tick, 2, f"[cyan]{d.decision.value:8s}[/] {d.incident_id}: {d.explanation}"))
+    for r in state.recorder.results:
+        verdict = "[green]ok[/]" if r.ok else f"[red]failed: {r.detail}[/]"
+        events.append((r.tick, 3, f"[blue]mcp[/]      tools/call {r.tool}({r.target}) → {verdict}"))
+    recent = sorted(events)[-lines:]
+    body = "\n".join(f"{t:5d}  {text}" for t, _, text in recent) or "waiting for the first fault…"
+    return Panel(body, title="Loop log (tick)", title_align="left")
 
 
 _ROWS = (
