@@ -14,12 +14,19 @@ def _forecast(level: np.ndarray, trend: np.ndarray) -> np.ndarray:
     return level + trend
 
 
-def _sigma(var: np.ndarray, level: np.ndarray, rel_floor: float, abs_floor: float) -> np.ndarray:
-    return np.maximum(np.sqrt(var), np.maximum(rel_floor * np.abs(level), abs_floor))
+def _sigma(var: np.ndarray, weight: np.ndarray, level: np.ndarray, rel_floor: float,
+           abs_floor: float) -> np.ndarray:
+    """Residual standard deviation, bias-corrected for the EWMA's zero start, with floors."""
+    unbiased = var / np.maximum(weight, 1e-12)
+    return np.maximum(np.sqrt(unbiased), np.maximum(rel_floor * np.abs(level), abs_floor))
 
 
-def _holt_update(level, trend, var, n, x, mask, alpha, beta, gamma) -> None:
-    """One masked Holt step in place; ``mask`` selects the series that learn."""
+def _holt_update(level, trend, var, weight, n, x, mask, alpha, beta, gamma) -> None:
+    """One masked Holt step in place; ``mask`` selects the series that learn.
+
+    ``weight`` is the EWMA of ones, so ``var / weight`` is the variance without the
+    bias of starting from zero (as Adam corrects its moments).
+    """
     f = level + trend
     r = x - f
     new_level = f + alpha * r
@@ -28,6 +35,7 @@ def _holt_update(level, trend, var, n, x, mask, alpha, beta, gamma) -> None:
     np.copyto(level, new_level, where=mask)
     np.copyto(trend, new_trend, where=mask)
     np.copyto(var, new_var, where=mask)
+    np.copyto(weight, (1.0 - gamma) * weight + gamma, where=mask)
     n += mask
 
 
@@ -41,7 +49,9 @@ class HoltBaseline:
         are bad, 0 where both are. Scores are the z-score in the bad direction,
         clipped at zero (higher = more anomalous).
     alpha, beta, gamma
-        Smoothing of level, trend and residual variance.
+        Smoothing of level, trend and residual variance. The variance averages
+        over ~1/gamma steps: a short average of heavy-tailed residuals often
+        dips low and inflates scores.
     warmup
         Updates a series needs before it scores anything but zero.
 
@@ -56,7 +66,7 @@ class HoltBaseline:
     """
 
     def __init__(self, *, directions: np.ndarray, alpha: float = 0.1, beta: float = 0.05,
-                 gamma: float = 0.05, warmup: int = 60, rel_floor: float = 0.005,
+                 gamma: float = 0.01, warmup: int = 60, rel_floor: float = 0.005,
                  abs_floor: float = 1e-6) -> None:
         self.directions = np.asarray(directions, dtype=float)
         self.alpha, self.beta, self.gamma = alpha, beta, gamma
@@ -69,7 +79,7 @@ class HoltBaseline:
             self._init_state(X)
             return
         learn = np.ones(X.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
-        _holt_update(self._level, self._trend, self._var, self._n, X, learn,
+        _holt_update(self._level, self._trend, self._var, self._weight, self._n, X, learn,
                      self.alpha, self.beta, self.gamma)
 
     def score_many(self, X: np.ndarray) -> np.ndarray:
@@ -77,7 +87,7 @@ class HoltBaseline:
         if not hasattr(self, "_level"):
             return np.zeros(X.shape)
         f = _forecast(self._level, self._trend)
-        z = (X - f) / _sigma(self._var, self._level, self.rel_floor, self.abs_floor)
+        z = (X - f) / _sigma(self._var, self._weight, self._level, self.rel_floor, self.abs_floor)
         d = self.directions
         oriented = np.where(d == 0, np.abs(z), z * d)
         return np.where(self._n >= self.warmup, np.maximum(oriented, 0.0), 0.0)
@@ -90,4 +100,5 @@ class HoltBaseline:
         self._level = X.copy()
         self._trend = np.zeros_like(X)
         self._var = np.zeros_like(X)
+        self._weight = np.zeros_like(X)
         self._n = np.ones(X.shape, dtype=np.int64)

@@ -1,9 +1,12 @@
 """From findings to incidents: confirm, open, merge, and retire — without flapping.
 
-A finding becomes an incident once its root has fresh anomalies in
-``confirm`` consecutive ticks. Later findings with the same root, or whose
-anomalies mostly belong to an active incident, merge into it. Resolved
-incidents retire at once; escalated ones once their anomalies have cleared.
+Evidence is persistent anomalies only: a KPI of an entity counts once it has
+been anomalous in ``persist`` consecutive ticks. Noise and one-tick glitches
+are independent from tick to tick and rarely persist; a fault does. A finding
+whose root has persistent anomalies at this tick opens an incident. Later
+findings with the same root, or whose anomalies mostly belong to an active
+incident, merge into it. Resolved incidents retire at once; escalated ones
+once their anomalies have cleared.
 """
 
 from __future__ import annotations
@@ -28,22 +31,25 @@ class IncidentTracker:
     Parameters
     ----------
     window
-        Ticks an anomaly stays in the evidence after it was last seen.
-    confirm
-        Consecutive ticks with fresh anomalies on a root before an incident opens.
+        Ticks a persistent anomaly stays in the evidence after it was last seen.
+    persist
+        Consecutive ticks a KPI must be anomalous before it counts as evidence.
     """
 
-    def __init__(self, *, graph: TopologyGraph, window: int = 3, confirm: int = 2,
+    def __init__(self, *, graph: TopologyGraph, window: int = 3, persist: int = 2,
                  min_quality: float = 0.3) -> None:
         self.graph = graph
-        self.window, self.confirm, self.min_quality = window, confirm, min_quality
-        self._last: dict[str, dict[str, int]] = defaultdict(dict)
-        self._streak: dict[str, tuple[int, int]] = {}
+        self.window, self.persist, self.min_quality = window, persist, min_quality
+        # entity -> KPI -> (last tick anomalous, consecutive ticks anomalous up to it)
+        self._last: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
         self._active: dict[str, _Tracked] = {}
         self._opened = 0
 
     def observe(self, event: AnomalyEvent) -> None:
-        self._last[event.entity_id][event.kpi] = event.tick
+        kpis = self._last[event.entity_id]
+        last, run = kpis.get(event.kpi, (-2, 0))
+        if last != event.tick:
+            kpis[event.kpi] = (event.tick, run + 1 if last == event.tick - 1 else 1)
 
     def update_status(self, incident: Incident) -> None:
         """Take a status change made elsewhere (verify): resolved retires the incident."""
@@ -60,37 +66,34 @@ class IncidentTracker:
 
     def close_tick(self, tick: int) -> list[Incident]:
         """Localize on the window ending at ``tick``; return incidents opened at this tick."""
-        anomalous = self._window(tick)
-        fresh = {e for e, ks in self._last.items() if tick in ks.values()}
+        anomalous, fresh = self._evidence(tick)
         opened = []
         for finding in localize(anomalous, self.graph, min_quality=self.min_quality):
             tracked = self._match(finding.best)
             if tracked is not None:
                 tracked.pairs |= finding.best.explains
-            elif self._confirmed(finding.best.entity_id, tick, fresh):
+            elif finding.best.entity_id in fresh:
                 opened.append(self._open(finding, tick))
         self._retire_quiet_escalations(anomalous)
         return opened
 
-    def _window(self, tick: int) -> dict[str, set[str]]:
+    def _evidence(self, tick: int) -> tuple[dict[str, set[str]], set[str]]:
+        """Persistent anomalies in the window per entity, and the entities persistent now."""
         horizon = tick - self.window
-        out: dict[str, set[str]] = {}
+        anomalous: dict[str, set[str]] = {}
+        fresh: set[str] = set()
         for e, kpis in list(self._last.items()):
-            live = {k: t for k, t in kpis.items() if t > horizon}
-            if live:
-                self._last[e] = live
-                out[e] = set(live)
-            else:
+            live = {k: v for k, v in kpis.items() if v[0] > horizon}
+            if not live:
                 del self._last[e]
-        return out
-
-    def _confirmed(self, root: str, tick: int, fresh: set[str]) -> bool:
-        if root not in fresh:
-            return False
-        last, n = self._streak.get(root, (-2, 0))
-        n = n + 1 if last == tick - 1 else 1
-        self._streak[root] = (tick, n)
-        return n >= self.confirm
+                continue
+            self._last[e] = live
+            persistent = {k for k, (_, run) in live.items() if run >= self.persist}
+            if persistent:
+                anomalous[e] = persistent
+            if any(t == tick and run >= self.persist for t, run in live.values()):
+                fresh.add(e)
+        return anomalous, fresh
 
     def _match(self, best: Hypothesis) -> _Tracked | None:
         for tracked in self._active.values():
@@ -111,7 +114,6 @@ class IncidentTracker:
             tick=tick, fault_type=best.fault_type, confidence=finding.confidence,
             candidates=candidates, symptoms=sorted(best.entities))
         self._active[incident.incident_id] = _Tracked(incident, set(best.explains))
-        self._streak.pop(best.entity_id, None)
         return incident
 
     def _retire_quiet_escalations(self, anomalous: dict[str, set[str]]) -> None:

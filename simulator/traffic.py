@@ -13,6 +13,9 @@ import numpy as np
 from schemas import EntityKind
 
 DAY_SECONDS = 86_400.0
+NOISE_DF = 4.0  # Student-t noise: real KPI counters have heavier tails than a Gaussian
+_T_UNIT = float(np.sqrt((NOISE_DF - 2.0) / NOISE_DF))  # scales t noise to unit variance
+GLITCH_RATE = 2e-4  # share of values hit by a one-tick measurement glitch (×0.5..1.5)
 START_HOUR = 6.0  # runs start at 06:00 so a demo sees the morning ramp
 
 
@@ -37,7 +40,12 @@ class KindModel:
     high: np.ndarray  # (K,) physical upper bound
 
     def sample(self, load: float, rng: np.random.Generator) -> np.ndarray:
-        x = self.base + self.gain * load + self.noise * rng.standard_normal(self.base.shape)
+        """One tick of healthy values: heavy-tailed noise, and rare one-tick glitches."""
+        shape = self.base.shape
+        noise = rng.standard_t(NOISE_DF, size=shape) * _T_UNIT
+        x = self.base + self.gain * load + self.noise * noise
+        glitch = rng.random(shape) < GLITCH_RATE
+        x[glitch] *= rng.uniform(0.5, 1.5, size=int(glitch.sum()))
         return np.clip(x, self.low, self.high)
 
 

@@ -143,3 +143,21 @@ def test_telemetry_frames_round_trip_through_json():
                            entity_ids=["link-0001"], kpis=list(kpi_names("link")),
                            values=[[0.5, 2.0, 0.001]])
     assert TelemetryFrame.decode(frame.encode()) == frame
+
+
+def test_metrics_are_served_in_the_prometheus_text_format(smoke_run):
+    import urllib.request
+
+    from prometheus_client import start_http_server
+
+    _, _, registry = smoke_run
+    httpd, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    try:
+        url = f"http://127.0.0.1:{httpd.server_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            text = resp.read().decode()
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+    assert 'netloop_stage_records_in_total{stage="detect"}' in text
+    assert "netloop_stage_processing_seconds_bucket" in text
