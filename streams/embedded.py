@@ -151,17 +151,19 @@ class EmbeddedLoop:
 
     async def _serve(self, stage: Stage, inbox: asyncio.Queue[Message]) -> None:
         m = self.metrics
+        records_in, records_out = m.records_in.labels(stage.name), m.records_out.labels(stage.name)
+        processing = m.processing.labels(stage.name)
         while True:
             msg = await inbox.get()
             try:
-                m.records_in.labels(stage.name).inc()
+                records_in.inc()
                 t0 = time.perf_counter()
                 for topic, key, record in await self._handle(stage, msg):
                     await self.bus.publish(topic, key, record.encode())
-                    m.records_out.labels(stage.name).inc()
+                    records_out.inc()
                     if topic == topics.ACTION_RESULTS:
                         m.actions.labels("ok" if record.ok else "failed").inc()  # type: ignore[attr-defined]
-                m.processing.labels(stage.name).observe(time.perf_counter() - t0)
+                processing.observe(time.perf_counter() - t0)
             finally:
                 inbox.task_done()
 
