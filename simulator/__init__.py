@@ -8,7 +8,7 @@ holds the ground truth of every fault. Scenarios are YAML files
 
 from simulator.faults import CATALOGUE, FAULT_TYPES, REMEDIATION_TOOLS, FaultType
 from simulator.network import FaultRecord, Network, ToolOutcome
-from simulator.plan import PlannedFault, plan_faults
+from simulator.plan import PlannedFault, plan_faults, validate_scenario
 from simulator.scenario import (
     Scenario,
     ScenarioError,
@@ -34,4 +34,5 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "plan_faults",
+    "validate_scenario",
 ]

@@ -37,6 +37,20 @@ def plan_faults(scenario: Scenario, topo: Topology, rng: np.random.Generator) ->
     return sorted(planned, key=lambda p: p.at)
 
 
+def validate_scenario(scenario: Scenario) -> None:
+    """Check what field validation cannot: that fault targets exist and random faults fit.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the field, as :func:`plan_faults` would when the network is built.
+    """
+    t = scenario.topology
+    topo = Topology.build(sites=t.sites, cells_per_site=t.cells_per_site, upf=t.upf, smf=t.smf,
+                          amf=t.amf)
+    plan_faults(scenario, topo, np.random.default_rng(scenario.seed))
+
+
 def _explicit(i: int, f, topo: Topology, rng: np.random.Generator) -> PlannedFault:
     kind = FAULT_TYPES[f.type].root_kind
     if f.target is None:

@@ -1,7 +1,9 @@
 """The embedded bus: topics fan out to per-stage inboxes, bounded queues, in one event loop.
 
 Each stage has one inbox for all the topics it subscribes to, so it sees
-records in publish order. ``publish`` waits while an inbox is full: a fast
+records in publish order. Consumers call :meth:`EmbeddedBus.done` after
+handling a record (and publishing its results), so :meth:`drain` knows when
+the whole pipeline is quiet. ``publish`` waits while an inbox is full: a fast
 producer is slowed to the pace of the slowest consumer, memory stays bounded.
 """
 
@@ -30,6 +32,9 @@ class EmbeddedBus:
         self._inboxes: dict[str, asyncio.Queue[Message]] = {}
         self._routes: dict[str, list[asyncio.Queue[Message]]] = defaultdict(list)
         self.published: Counter[str] = Counter()
+        self._in_flight = 0  # deliveries not yet acknowledged with done()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def subscribe(self, name: str, topics: tuple[str, ...], *, maxsize: int | None = None
                   ) -> asyncio.Queue[Message]:
@@ -46,13 +51,19 @@ class EmbeddedBus:
         msg = Message(topic, key, value, self.published[topic])
         self.published[topic] += 1
         for inbox in self._routes.get(topic, ()):
+            self._in_flight += 1
+            self._idle.clear()
             await inbox.put(msg)
 
+    def done(self) -> None:
+        """A consumer finished handling one delivered record (and published what it made)."""
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
+
     async def drain(self) -> None:
-        """Wait until every inbox is empty and every record taken has been handled."""
-        while any(q.qsize() or q._unfinished_tasks for q in self._inboxes.values()):
-            for q in self._inboxes.values():
-                await q.join()
+        """Wait until every delivered record has been handled, including those it caused."""
+        await self._idle.wait()
 
     def depth(self) -> dict[str, int]:
         """Records waiting per stage inbox."""

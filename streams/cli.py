@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from actuators import PolicyError
-from simulator import Network, Scenario, ScenarioError, builtin_scenarios, load_scenario
+from simulator import Scenario, ScenarioError, builtin_scenarios, load_scenario, validate_scenario
 from streams.metrics import LoopMetrics
 from streams.report import RunReport
 from streams.settings import Settings
@@ -46,7 +46,7 @@ def _load(name: str) -> Scenario:
     """Load and fully validate a scenario: fields, then targets against its topology."""
     try:
         scenario = load_scenario(name)
-        Network.from_scenario(scenario)
+        validate_scenario(scenario)
     except ScenarioError as exc:
         raise _fail(f"{name}: {exc}" if str(exc).startswith("faults") else str(exc)) from None
     return scenario

@@ -165,7 +165,7 @@ class EmbeddedLoop:
                         m.actions.labels("ok" if record.ok else "failed").inc()  # type: ignore[attr-defined]
                 processing.observe(time.perf_counter() - t0)
             finally:
-                inbox.task_done()
+                self.bus.done()
 
     async def _handle(self, stage: Stage, msg: Message) -> list[tuple[str, str | None, Record]]:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from schemas import (
@@ -26,7 +27,8 @@ class Recorder:
     actions: list[ActionRequest] = field(default_factory=list)
     results: list[ActionResult] = field(default_factory=list)
     decisions: list[DecisionRecord] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
+    dead_letters: deque[DeadLetter] = field(default_factory=lambda: deque(maxlen=1000))
+    dead_letter_count: int = 0  # all of them; only the last 1000 are kept
 
     async def handle(self, topic: str, value: bytes) -> list:
         if topic == topics.INCIDENTS:
@@ -40,6 +42,7 @@ class Recorder:
             self.decisions.append(DecisionRecord.decode(value))
         else:
             self.dead_letters.append(DeadLetter.decode(value))
+            self.dead_letter_count += 1
         return []
 
     async def on_tick(self, tick: int) -> list:

@@ -112,7 +112,7 @@ def build_report(network: Network, recorder: Recorder, *, wall_seconds: float,
         mttr_ticks=_mean(durations), mttr_ticks_without_loop=_mean(natural),
         wall_seconds=round(wall_seconds, 3),
         entity_reports_per_second=round(entity_reports / wall_seconds, 1) if wall_seconds else 0.0,
-        dead_letters=len(recorder.dead_letters), faults=outcomes)
+        dead_letters=recorder.dead_letter_count, faults=outcomes)
 
 
 def _end(f: FaultRecord, ticks: int) -> int:

@@ -30,7 +30,7 @@ def render(state: LoopState, *, wall_seconds: float) -> Group:
     head = (f"[bold]netloop[/] · scenario [cyan]{net.scenario.name}[/] · tick {net.tick}/"
             f"{net.scenario.ticks} · sim time {int(hours % 24):02d}:{int(hours * 60 % 60):02d} · "
             f"{rate:,.0f} entity reports/s · {state.recorder.open_count()} open incident(s) · "
-            f"{len(state.recorder.dead_letters)} dead letter(s)")
+            f"{state.recorder.dead_letter_count} dead letter(s)")
     return Group(Panel(head), _kpis(state), _faults(state), _incidents(state), _log(state))
 
 

@@ -17,7 +17,7 @@ def test_publish_waits_while_an_inbox_is_full_and_resumes_when_it_is_consumed():
         assert not third.done()
         assert inbox.qsize() == 2
         first = inbox.get_nowait()
-        inbox.task_done()
+        bus.done()
         await asyncio.wait_for(third, timeout=5)
         assert first.value == b"1"
         assert [inbox.get_nowait().value for _ in range(2)] == [b"2", b"3"]
@@ -52,7 +52,7 @@ def test_drain_returns_once_every_record_taken_has_been_handled():
                 msg = await inbox.get()
                 await asyncio.sleep(0)
                 handled.append(msg.value)
-                inbox.task_done()
+                bus.done()
 
         task = asyncio.create_task(consume())
         for i in range(20):

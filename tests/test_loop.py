@@ -134,7 +134,7 @@ def test_a_per_entity_report_is_accepted_as_telemetry():
         return await loop.run(ticks=1, on_tick=hook)
 
     state = asyncio.run(go())
-    assert state.recorder.dead_letters == []
+    assert not state.recorder.dead_letters and state.recorder.dead_letter_count == 0
     assert state.entity_reports == 28 + 1
 
 
@@ -161,3 +161,19 @@ def test_metrics_are_served_in_the_prometheus_text_format(smoke_run):
         thread.join(timeout=10)
     assert 'netloop_stage_records_in_total{stage="detect"}' in text
     assert "netloop_stage_processing_seconds_bucket" in text
+
+
+def test_a_flood_of_bad_records_is_counted_in_full_but_only_the_latest_are_kept():
+    async def go():
+        loop = EmbeddedLoop(load_scenario("smoke"), Settings())
+
+        async def hook(state):
+            for i in range(1200):
+                await loop.inject(topics.TELEMETRY, "bad", b"garbage %d" % i)
+
+        return await loop.run(ticks=1, on_tick=hook)
+
+    state = asyncio.run(go())
+    assert state.recorder.dead_letter_count == 1200
+    assert len(state.recorder.dead_letters) == 1000
+    assert state.recorder.dead_letters[-1].raw == b"garbage 1199"
