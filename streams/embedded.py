@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Protocol
 
 from mcp import Client
-from pydantic import ValidationError
 
 from actuators import Executor, PolicyTable, Verifier
 from netmcp import build_server
-from schemas import DeadLetter, Record, topics
+from schemas import topics
 from simulator import Network, Scenario
-from streams.bus import EmbeddedBus, Message
+from streams.bus import EmbeddedBus
 from streams.metrics import LoopMetrics
-from streams.perceive import BadRecord
+from streams.pipeline import Pipeline, Stage
 from streams.recorder import Recorder
 from streams.settings import Settings
 from streams.stages import (
@@ -30,17 +26,6 @@ from streams.stages import (
     LocalizeStage,
     VerifyStage,
 )
-
-log = logging.getLogger("netloop.embedded")
-
-
-class Stage(Protocol):
-    name: str
-    topics: tuple[str, ...]
-
-    async def handle(self, topic: str, value: bytes) -> list[tuple[str, str | None, Record]]: ...
-
-    async def on_tick(self, tick: int) -> list[tuple[str, str | None, Record]]: ...
 
 
 @dataclass
@@ -58,6 +43,33 @@ class LoopState:
 TickHook = Callable[[LoopState], Awaitable[None] | None]
 
 
+def load_policies(settings: Settings) -> PolicyTable:
+    """The user's policy file if one is set, else the default table (``PolicyError`` if bad)."""
+    return PolicyTable.load(settings.policies) if settings.policies else PolicyTable.default()
+
+
+def loop_stages(settings: Settings, policies: PolicyTable, *, warmup: int, act: bool,
+                executor: Executor | None, clock: Callable[[], int],
+                on_rows: Callable[[int], None] | None, extra: list[Stage]) -> list[Stage]:
+    """The stages of the loop in order; without an executor there is no act stage."""
+    s = settings
+    stages: list[Stage] = [
+        DetectStage(DetectorConfig(threshold=s.z_threshold, warmup=warmup), on_rows=on_rows),
+        LocalizeStage(),
+        DecideStage(policies, act=act and executor is not None),
+    ]
+    if executor is not None:
+        stages.append(ActStage(executor, clock=clock))
+    stages.append(VerifyStage(Verifier(recovery_ticks=s.recovery_ticks, verify_ticks=s.verify_ticks,
+                                       max_attempts=s.max_attempts)))
+    return stages + extra
+
+
+def detector_warmup(scenario_warmup_ticks: int) -> int:
+    """Scores start halfway through the scenario's warm-up (at least 30 ticks in)."""
+    return max(30, scenario_warmup_ticks // 2)
+
+
 class EmbeddedLoop:
     """Runs a scenario through the whole loop, tick by tick.
 
@@ -67,58 +79,38 @@ class EmbeddedLoop:
     """
 
     def __init__(self, scenario: Scenario, settings: Settings, *, act: bool = True,
-                 metrics: LoopMetrics | None = None) -> None:
+                 metrics: LoopMetrics | None = None, taps: list[Stage] | None = None) -> None:
         self.scenario, self.settings, self.act = scenario, settings, act
         self.network = Network.from_scenario(scenario)
         self.bus = EmbeddedBus(maxsize=settings.queue_size)
         self.metrics = metrics or LoopMetrics()
         self.recorder = Recorder()
-        policies = PolicyTable.load(settings.policies) if settings.policies else PolicyTable.default()
-        self._policies = policies
-        self.state: LoopState | None = None
+        self.taps = taps or []
+        self.policies = load_policies(settings)
+        self._pipeline: Pipeline | None = None
 
     async def run(self, *, ticks: int | None = None, speed: float | None = None,
                   on_tick: TickHook | None = None) -> LoopState:
         """Run ``ticks`` ticks (default: the scenario's), paced at ``speed`` ticks/s if given."""
-        async with AsyncExitStack() as stack:
-            client = await stack.enter_async_context(Client(build_server(self.network)))
-            state = self._wire(client)
-            tasks = [asyncio.create_task(self._serve(s, q)) for s, q in self._stages]
-            try:
-                await self._publish_topology()
+        async with Client(build_server(self.network)) as client:
+            state = LoopState(self.network, self.recorder, self.metrics, self.bus,
+                              Executor(caller=client))
+
+            def count_rows(n: int) -> None:
+                state.entity_reports += n
+                self.metrics.entity_reports.inc(n)
+
+            warmup = detector_warmup(self.scenario.warmup_ticks)
+            stages = loop_stages(self.settings, self.policies, warmup=warmup, act=self.act,
+                                 executor=state.executor, clock=lambda: self.network.tick, on_rows=count_rows,
+                                 extra=[self.recorder, *self.taps])
+            async with Pipeline(stages, bus=self.bus, metrics=self.metrics) as pipeline:
+                self._pipeline = pipeline
+                for rec in self.network.topology_records():
+                    await self.bus.publish(topics.TOPOLOGY, rec.entity_id, rec.encode())
+                await self.bus.drain()
                 await self._ticks(state, ticks or self.scenario.ticks, speed, on_tick)
-            finally:
-                for t in tasks:
-                    t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
         return state
-
-    def _wire(self, client: Client) -> LoopState:
-        executor = Executor(caller=client)
-        s = self.settings
-        self.state = state = LoopState(self.network, self.recorder, self.metrics, self.bus, executor)
-
-        def count_rows(n: int) -> None:
-            state.entity_reports += n
-            self.metrics.entity_reports.inc(n)
-
-        warmup = max(30, self.scenario.warmup_ticks // 2)
-        stages: list[Stage] = [
-            DetectStage(DetectorConfig(threshold=s.z_threshold, warmup=warmup), on_rows=count_rows),
-            LocalizeStage(),
-            DecideStage(self._policies, act=self.act),
-            ActStage(executor, clock=lambda: self.network.tick),
-            VerifyStage(Verifier(recovery_ticks=s.recovery_ticks, verify_ticks=s.verify_ticks,
-                                 max_attempts=s.max_attempts)),
-            self.recorder,
-        ]
-        self._stages = [(st, self.bus.subscribe(st.name, st.topics)) for st in stages]
-        return state
-
-    async def _publish_topology(self) -> None:
-        for rec in self.network.topology_records():
-            await self.bus.publish(topics.TOPOLOGY, rec.entity_id, rec.encode())
-        await self.bus.drain()
 
     async def _ticks(self, state: LoopState, ticks: int, speed: float | None,
                      on_tick: TickHook | None) -> None:
@@ -134,53 +126,14 @@ class EmbeddedLoop:
 
     async def publish_tick(self) -> None:
         """Step the network one tick, publish its telemetry, run every stage to quiescence."""
+        assert self._pipeline is not None, "publish_tick runs inside run()"
         tick = self.network.tick
         for frame in self.network.step():
             await self.bus.publish(topics.TELEMETRY, frame.shard, frame.encode())
-        await self.bus.drain()
-        for stage, _ in self._stages:
-            for topic, key, record in await stage.on_tick(tick):
-                await self.bus.publish(topic, key, record.encode())
-            await self.bus.drain()
+        await self._pipeline.close_tick(tick)
         self.metrics.incidents_open.set(self.recorder.open_count())
 
     async def inject(self, topic: str, key: str | None, value: bytes) -> None:
         """Publish raw bytes as an outside producer would (tests, replay)."""
         await self.bus.publish(topic, key, value)
         await self.bus.drain()
-
-    async def _serve(self, stage: Stage, inbox: asyncio.Queue[Message]) -> None:
-        m = self.metrics
-        records_in, records_out = m.records_in.labels(stage.name), m.records_out.labels(stage.name)
-        processing = m.processing.labels(stage.name)
-        while True:
-            msg = await inbox.get()
-            try:
-                records_in.inc()
-                t0 = time.perf_counter()
-                for topic, key, record in await self._handle(stage, msg):
-                    await self.bus.publish(topic, key, record.encode())
-                    records_out.inc()
-                    if topic == topics.ACTION_RESULTS:
-                        m.actions.labels("ok" if record.ok else "failed").inc()  # type: ignore[attr-defined]
-                processing.observe(time.perf_counter() - t0)
-            finally:
-                self.bus.done()
-
-    async def _handle(self, stage: Stage, msg: Message) -> list[tuple[str, str | None, Record]]:
-        try:
-            return await stage.handle(msg.topic, msg.value)
-        except BadRecord as exc:
-            return [self._dead_letter(stage, msg, exc.kind, str(exc))]
-        except ValidationError as exc:
-            return [self._dead_letter(stage, msg, "schema", f"schema violation: {exc.errors()[0]['msg']}")]
-        except Exception as exc:  # one bad record must never stop a stage
-            log.exception("stage %s failed on %s offset %d", stage.name, msg.topic, msg.offset)
-            return [self._dead_letter(stage, msg, "error", f"{type(exc).__name__}: {exc}")]
-
-    def _dead_letter(self, stage: Stage, msg: Message, kind: str, reason: str
-                     ) -> tuple[str, str | None, Record]:
-        self.metrics.dead_letters.labels(stage.name, kind).inc()
-        letter = DeadLetter.of(msg.value, source_topic=msg.topic, stage=stage.name, reason=reason,
-                               key=msg.key, offset=msg.offset)
-        return (topics.DLQ, msg.topic, letter)

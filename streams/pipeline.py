@@ -1,0 +1,102 @@
+"""The stages on an embedded bus: start, feed, close ticks, stop. No simulator, no MCP here.
+
+:class:`Pipeline` runs each stage as a task reading its bounded inbox; a
+record a stage cannot handle goes to the dead-letter topic with the reason.
+The simulator-driven loop (:mod:`streams.embedded`) and the replay of a
+recording (:mod:`streams.replay`) both drive a pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from schemas import DeadLetter, Record, topics
+from streams.bus import EmbeddedBus, Message
+from streams.metrics import LoopMetrics
+from streams.perceive import BadRecord
+
+log = logging.getLogger("netloop.pipeline")
+
+Out = tuple[str, str | None, Record]
+
+
+class Stage(Protocol):
+    name: str
+    topics: tuple[str, ...]
+
+    async def handle(self, topic: str, value: bytes) -> list[Out]: ...
+
+    async def on_tick(self, tick: int) -> list[Out]: ...
+
+
+class Pipeline:
+    """Stages wired to a bus. Use as ``async with Pipeline(...) as p:``."""
+
+    def __init__(self, stages: Sequence[Stage], *, bus: EmbeddedBus, metrics: LoopMetrics) -> None:
+        self.bus, self.metrics = bus, metrics
+        self._stages = [(st, bus.subscribe(st.name, st.topics)) for st in stages]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> Pipeline:
+        self._tasks = [asyncio.create_task(self._serve(s, q), name=s.name) for s, q in self._stages]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def feed(self, topic: str, key: str | None, value: bytes) -> None:
+        """Publish one record as an outside producer would, and let it settle."""
+        await self.bus.publish(topic, key, value)
+        await self.bus.drain()
+
+    async def close_tick(self, tick: int) -> None:
+        """Everything of ``tick`` is in: run each stage's time-driven work, in stage order."""
+        await self.bus.drain()
+        for stage, _ in self._stages:
+            for topic, key, record in await stage.on_tick(tick):
+                await self.bus.publish(topic, key, record.encode())
+            await self.bus.drain()
+
+    async def _serve(self, stage: Stage, inbox: asyncio.Queue[Message]) -> None:
+        m = self.metrics
+        records_in, records_out = m.records_in.labels(stage.name), m.records_out.labels(stage.name)
+        processing = m.processing.labels(stage.name)
+        while True:
+            msg = await inbox.get()
+            try:
+                records_in.inc()
+                t0 = time.perf_counter()
+                for topic, key, record in await self._handle(stage, msg):
+                    await self.bus.publish(topic, key, record.encode())
+                    records_out.inc()
+                    if topic == topics.ACTION_RESULTS:
+                        m.actions.labels("ok" if record.ok else "failed").inc()  # type: ignore[attr-defined]
+                processing.observe(time.perf_counter() - t0)
+            finally:
+                self.bus.done()
+
+    async def _handle(self, stage: Stage, msg: Message) -> list[Out]:
+        try:
+            return await stage.handle(msg.topic, msg.value)
+        except BadRecord as exc:
+            return [self._dead_letter(stage, msg, exc.kind, str(exc))]
+        except ValidationError as exc:
+            reason = f"schema violation: {exc.errors()[0]['msg']}"
+            return [self._dead_letter(stage, msg, "schema", reason)]
+        except Exception as exc:  # one bad record must never stop a stage
+            log.exception("stage %s failed on %s offset %d", stage.name, msg.topic, msg.offset)
+            return [self._dead_letter(stage, msg, "error", f"{type(exc).__name__}: {exc}")]
+
+    def _dead_letter(self, stage: Stage, msg: Message, kind: str, reason: str) -> Out:
+        self.metrics.dead_letters.labels(stage.name, kind).inc()
+        letter = DeadLetter.of(msg.value, source_topic=msg.topic, stage=stage.name, reason=reason,
+                               key=msg.key, offset=msg.offset)
+        return (topics.DLQ, msg.topic, letter)

@@ -1,0 +1,12 @@
+"""Shared fixtures: a Kafka-protocol broker started by the tests themselves."""
+
+import pytest
+
+from tests.kafka_mock import mock_cluster
+
+
+@pytest.fixture
+def kafka():
+    """A fresh librdkafka mock cluster (one broker on loopback) for one test."""
+    with mock_cluster() as cluster:
+        yield cluster
