@@ -30,7 +30,7 @@ class Stage(Protocol):
     name: str
     topics: tuple[str, ...]
 
-    async def handle(self, topic: str, value: bytes) -> list[Out]: ...
+    async def handle(self, msg: Message) -> list[Out]: ...
 
     async def on_tick(self, tick: int) -> list[Out]: ...
 
@@ -85,7 +85,7 @@ class Pipeline:
 
     async def _handle(self, stage: Stage, msg: Message) -> list[Out]:
         try:
-            return await stage.handle(msg.topic, msg.value)
+            return await stage.handle(msg)
         except BadRecord as exc:
             return [self._dead_letter(stage, msg, exc.kind, str(exc))]
         except ValidationError as exc:

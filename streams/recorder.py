@@ -14,6 +14,7 @@ from schemas import (
     IncidentStatus,
     topics,
 )
+from streams.bus import Message
 
 
 @dataclass
@@ -30,7 +31,8 @@ class Recorder:
     dead_letters: deque[DeadLetter] = field(default_factory=lambda: deque(maxlen=1000))
     dead_letter_count: int = 0  # all of them; only the last 1000 are kept
 
-    async def handle(self, topic: str, value: bytes) -> list:
+    async def handle(self, msg: Message) -> list:
+        topic, value = msg.topic, msg.value
         if topic == topics.INCIDENTS:
             inc = Incident.decode(value)
             self.incidents.setdefault(inc.incident_id, []).append(inc)

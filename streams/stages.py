@@ -31,6 +31,7 @@ from schemas import (
     kpi_names,
     topics,
 )
+from streams.bus import Message
 from streams.perceive import Batch, decode_telemetry
 
 Out = tuple[str, str | None, Record]
@@ -57,8 +58,8 @@ class DetectStage:
         self.on_rows = on_rows
         self._filters: dict[tuple[str, EntityKind], tuple[tuple[str, ...], AnomalyFilter]] = {}
 
-    async def handle(self, topic: str, value: bytes) -> list[Out]:
-        batch = decode_telemetry(value)
+    async def handle(self, msg: Message) -> list[Out]:
+        batch = decode_telemetry(msg.value)
         scores, flags = self._filter(batch).step(batch.values)
         if self.on_rows:
             self.on_rows(len(batch.entity_ids))
@@ -104,7 +105,8 @@ class LocalizeStage:
         self.graph = TopologyGraph()
         self.tracker = IncidentTracker(graph=self.graph)
 
-    async def handle(self, topic: str, value: bytes) -> list[Out]:
+    async def handle(self, msg: Message) -> list[Out]:
+        topic, value = msg.topic, msg.value
         if topic == topics.ANOMALIES:
             self.tracker.observe(AnomalyEvent.decode(value))
         elif topic == topics.TOPOLOGY:
@@ -127,8 +129,8 @@ class DecideStage:
         self.policies, self.act = policies, act
         self._decided: set[tuple[str, int]] = set()
 
-    async def handle(self, topic: str, value: bytes) -> list[Out]:
-        incident = Incident.decode(value)
+    async def handle(self, msg: Message) -> list[Out]:
+        incident = Incident.decode(msg.value)
         key = (incident.incident_id, incident.attempt)
         if incident.status is not IncidentStatus.OPEN or key in self._decided:
             return []
@@ -152,8 +154,8 @@ class ActStage:
     def __init__(self, executor: Executor, clock: Callable[[], int]) -> None:
         self.executor, self.clock = executor, clock
 
-    async def handle(self, topic: str, value: bytes) -> list[Out]:
-        action = ActionRequest.decode(value)
+    async def handle(self, msg: Message) -> list[Out]:
+        action = ActionRequest.decode(msg.value)
         result = await self.executor.execute(action, self.clock())
         return [(topics.ACTION_RESULTS, action.incident_id, result)]
 
@@ -170,7 +172,8 @@ class VerifyStage:
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier
 
-    async def handle(self, topic: str, value: bytes) -> list[Out]:
+    async def handle(self, msg: Message) -> list[Out]:
+        topic, value = msg.topic, msg.value
         v = self.verifier
         if topic == topics.ANOMALIES:
             v.observe(AnomalyEvent.decode(value))
