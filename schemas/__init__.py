@@ -19,6 +19,7 @@ from schemas.events import (
     IncidentStatus,
     ToolArgument,
 )
+from schemas.export import export_schemas, topic_schema
 from schemas.kpis import (
     KPIS_BY_KIND,
     OBSERVABLE_KINDS,
@@ -52,7 +53,9 @@ __all__ = [
     "TelemetryReport",
     "ToolArgument",
     "TopologyEntity",
+    "export_schemas",
     "kind_of",
     "kpi_names",
+    "topic_schema",
     "topics",
 ]

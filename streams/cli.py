@@ -23,6 +23,8 @@ app = typer.Typer(help="netloop: closed-loop assurance for mobile networks.", no
                   add_completion=False, pretty_exceptions_enable=False)
 netmcp_app = typer.Typer(help="NetMCP tool servers.", no_args_is_help=True)
 app.add_typer(netmcp_app, name="netmcp")
+schemas_app = typer.Typer(help="The records on the bus.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
 
 err = Console(stderr=True)
 
@@ -77,6 +79,8 @@ def run(
     json_out: JsonOpt = None,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics on this port")] = None,
     policies: Annotated[Path | None, typer.Option(help="policy YAML replacing the default")] = None,
+    record: Annotated[Path | None,
+                      typer.Option(help="record topology and telemetry to FILE (.jsonl[.gz])")] = None,
 ) -> None:
     """Run a scenario through the whole loop, with a live view in a terminal."""
     from streams.runner import is_terminal, run_scenario
@@ -97,7 +101,7 @@ def run(
         start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
     try:
         report = asyncio.run(run_scenario(sc, settings, act=not no_act, ticks=ticks, speed=speed,
-                                          live=live, metrics=metrics))
+                                          live=live, metrics=metrics, record=record))
     except PolicyError as exc:
         raise _fail(str(exc)) from None
     if json_out:
@@ -138,6 +142,99 @@ def list_scenarios() -> None:
         t = sc.topology
         typer.echo(f"{name:12s} {sc.ticks:6d} ticks  {t.sites} sites × {t.cells_per_site} cells  "
                    f"{len(sc.faults) + (sc.random_faults.count if sc.random_faults else 0)} faults")
+
+
+@app.command("record")
+def record_cmd(
+    broker: Annotated[str, typer.Option(help="kafka://HOST:PORT")],
+    topic: Annotated[list[str], typer.Option(help="topic to record (repeatable)")],
+    out: Annotated[Path, typer.Option(help="recording to write (.jsonl, or .jsonl.gz)")],
+    from_beginning: Annotated[bool, typer.Option("--from-beginning",
+                                                 help="start at the earliest offset")] = False,
+    max_records: Annotated[int | None, typer.Option("--max", min=1, help="stop after N records")] = None,
+    idle: Annotated[float, typer.Option(min=0.1, help="stop after this many seconds without records")] = 5.0,
+) -> None:
+    """Record topics from Kafka to a JSON Lines file."""
+    from streams.kafka_io import BrokerError, record_from_kafka
+    from streams.recording import recording_writer
+
+    try:
+        with recording_writer(out) as f:
+            n = asyncio.run(record_from_kafka(broker, topic, f, from_beginning=from_beginning,
+                                              max_records=max_records, idle_seconds=idle))
+    except BrokerError as exc:
+        raise _fail(str(exc)) from None
+    err.print(f"recorded {n} records to {out}", highlight=False)
+
+
+def _speed(text: str | None, max_speed: bool) -> float | None:
+    if max_speed or text is None:
+        return None
+    try:
+        value = float(text.removesuffix("x"))
+    except ValueError:
+        raise _fail(f"--speed {text!r} is not a factor like 10x") from None
+    if value <= 0:
+        raise _fail("--speed must be above 0")
+    return value
+
+
+@app.command()
+def replay(
+    recording: Annotated[Path, typer.Argument(help="a recording (.jsonl or .jsonl.gz)")],
+    broker: Annotated[str | None, typer.Option(help="kafka://HOST:PORT; default: the embedded loop")] = None,
+    speed: Annotated[str | None,
+                     typer.Option(help="time factor, e.g. 10x (default: as fast as possible)")] = None,
+    max_speed: Annotated[bool, typer.Option("--max-speed", help="no pacing")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="run the loop on it, execute nothing")] = False,
+    warmup_ticks: Annotated[int, typer.Option(min=0, help="ticks the baselines learn before scoring")] = 300,
+    json_out: JsonOpt = None,
+) -> None:
+    """Play a recording into Kafka, or through the loop without acting (--dry-run)."""
+    from streams.recording import RecordingError, read_recording
+
+    pace = _speed(speed, max_speed)
+    if broker is not None:
+        if dry_run:
+            raise _fail("--dry-run runs the embedded loop; it does not combine with --broker")
+        _replay_to_broker(broker, recording, pace)
+        return
+    if not dry_run:
+        err.print("note: the embedded loop has no network behind a recording, so it never acts "
+                  "(as with --dry-run)", highlight=False)
+    from streams.replay import replay_dry_run
+
+    try:
+        report = asyncio.run(replay_dry_run(read_recording(recording), _settings(),
+                                            warmup_ticks=warmup_ticks, speed=pace))
+    except (RecordingError, PolicyError) as exc:
+        raise _fail(str(exc)) from None
+    if json_out:
+        _write_json(json_out, report.model_dump(mode="json"))
+    if json_out != "-":
+        from streams.view import replay_table
+
+        Console().print(replay_table(report))
+
+
+def _replay_to_broker(broker: str, recording: Path, pace: float | None) -> None:
+    from streams.kafka_io import BrokerError, replay_to_kafka
+    from streams.recording import RecordingError, read_recording
+
+    try:
+        n = asyncio.run(replay_to_kafka(broker, read_recording(recording), speed=pace))
+    except (BrokerError, RecordingError) as exc:
+        raise _fail(str(exc)) from None
+    err.print(f"replayed {n} records to {broker}", highlight=False)
+
+
+@schemas_app.command("export")
+def schemas_export(folder: Annotated[Path, typer.Argument(help="folder to write into")]) -> None:
+    """Write a JSON Schema per topic (<topic>.schema.json)."""
+    from schemas import export_schemas
+
+    for path in export_schemas(folder):
+        typer.echo(str(path))
 
 
 @app.command()

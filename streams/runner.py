@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import ExitStack
+from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
@@ -11,17 +13,34 @@ from rich.live import Live
 from simulator import Scenario
 from streams.embedded import EmbeddedLoop, LoopState
 from streams.metrics import LoopMetrics
+from streams.recording import recording_writer
 from streams.report import RunReport, build_report
 from streams.settings import Settings
+from streams.taps import RecordingTap
 from streams.view import render
 
 
 async def run_scenario(scenario: Scenario, settings: Settings, *, act: bool = True,
                        ticks: int | None = None, speed: float | None = None, live: bool = False,
-                       metrics: LoopMetrics | None = None, console: Console | None = None
-                       ) -> RunReport:
-    """Run one scenario through the embedded loop and score it."""
-    loop = EmbeddedLoop(scenario, settings, act=act, metrics=metrics)
+                       metrics: LoopMetrics | None = None, console: Console | None = None,
+                       record: Path | None = None) -> RunReport:
+    """Run one scenario through the embedded loop and score it; optionally record its telemetry."""
+    with ExitStack() as stack:
+        taps = []
+        if record is not None:
+            out = stack.enter_context(recording_writer(record))
+            taps.append(RecordingTap(out, clock=lambda: _sim_ms(loop)))
+        loop = EmbeddedLoop(scenario, settings, act=act, metrics=metrics, taps=taps)
+        return await _run(loop, ticks=ticks, speed=speed, live=live, console=console)
+
+
+def _sim_ms(loop: EmbeddedLoop) -> int:
+    """Simulated time of the tick being published, in ms."""
+    return int(max(loop.network.tick - 1, 0) * loop.scenario.tick_seconds * 1000)
+
+
+async def _run(loop: EmbeddedLoop, *, ticks: int | None, speed: float | None, live: bool,
+               console: Console | None) -> RunReport:
     start = time.perf_counter()
     if live:
         console = console or Console()

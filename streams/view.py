@@ -8,6 +8,7 @@ from rich.table import Table
 
 from schemas import EntityKind, IncidentStatus, kpi_names
 from streams.embedded import LoopState
+from streams.replay import ReplayReport
 from streams.report import RunReport
 
 _HEADLINE = {
@@ -135,3 +136,22 @@ def _num(x: float | None) -> str:
 def _mean(xs: list[float | None]) -> float | None:
     vals = [x for x in xs if x is not None]
     return round(sum(vals) / len(vals), 2) if vals else None
+
+
+def replay_table(report: ReplayReport) -> Group:
+    """What a dry run found: incidents, and the actions it would have taken."""
+    head = (f"replayed {report.records} records ({report.telemetry_records} telemetry, "
+            f"{report.ticks} ticks, {report.entity_reports} entity reports) in "
+            f"{report.wall_seconds:.1f}s; {report.dead_letters} dead letter(s)")
+    inc = Table(title="Incidents the loop would have opened", expand=True)
+    for c in ("incident", "opened", "fault type", "candidates", "conf", "final status"):
+        inc.add_column(c, overflow="fold")
+    for i in report.incidents:
+        inc.add_row(i.incident_id, str(i.opened_tick), i.fault_type or "?", ", ".join(i.candidates),
+                    f"{i.confidence:.2f}", i.final_status)
+    plan = Table(title="What it would have done (nothing was executed)", expand=True)
+    for c in ("tick", "incident", "decision", "explanation"):
+        plan.add_column(c, overflow="fold")
+    for p in report.planned:
+        plan.add_row(str(p.tick), p.incident_id, p.decision, p.explanation)
+    return Group(Panel(head), inc, plan)
