@@ -28,25 +28,30 @@ class Executor:
         self.calls = 0
 
     async def execute(self, action: ActionRequest, tick: int) -> ActionResult:
+        """Run ``action``; the result's tick is when the network says it applied the change
+        (a ``tick`` in the tool's structured output), else ``tick``."""
         done = self._done.get(action.action_id)
         if done is not None:
             return done
-        ok, detail = await self._call(action)
-        result = ActionResult(action_id=action.action_id, incident_id=action.incident_id, tick=tick,
-                              tool=action.tool, target=action.target, ok=ok, detail=detail)
+        ok, detail, applied = await self._call(action)
+        result = ActionResult(action_id=action.action_id, incident_id=action.incident_id,
+                              tick=applied if applied is not None else tick, tool=action.tool,
+                              target=action.target, ok=ok, detail=detail)
         self._done[action.action_id] = result
         return result
 
-    async def _call(self, action: ActionRequest) -> tuple[bool, str]:
+    async def _call(self, action: ActionRequest) -> tuple[bool, str, int | None]:
         self.calls += 1
         try:
             result = await asyncio.wait_for(
                 self.caller.call_tool(action.tool, dict(action.arguments)), self.timeout_s)
         except TimeoutError:
-            return False, f"{action.tool} timed out after {self.timeout_s:g}s"
+            return False, f"{action.tool} timed out after {self.timeout_s:g}s", None
         except Exception as exc:  # noqa: BLE001 - a broken session must not stop the act stage
-            return False, f"{action.tool} failed: {type(exc).__name__}: {exc}"
+            return False, f"{action.tool} failed: {type(exc).__name__}: {exc}", None
         text = " ".join(getattr(c, "text", "") for c in result.content).strip()
         if result.is_error:
-            return False, text or f"{action.tool} returned an error"
-        return True, text or f"{action.tool} done"
+            return False, text or f"{action.tool} returned an error", None
+        structured = getattr(result, "structured_content", None) or {}
+        applied = structured.get("tick")
+        return True, text or f"{action.tool} done", applied if isinstance(applied, int) else None

@@ -29,7 +29,7 @@ from schemas.kpis import (
     kind_of,
     kpi_names,
 )
-from schemas.telemetry import TelemetryFrame, TelemetryReport
+from schemas.telemetry import TelemetryFrame, TelemetryReport, TickMark
 from schemas.topology import TopologyEntity
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "Record",
     "TelemetryFrame",
     "TelemetryReport",
+    "TickMark",
     "ToolArgument",
     "TopologyEntity",
     "export_schemas",

@@ -19,13 +19,13 @@ from schemas.events import (
     DecisionRecord,
     Incident,
 )
-from schemas.telemetry import TelemetryFrame, TelemetryReport
+from schemas.telemetry import TelemetryFrame, TelemetryReport, TickMark
 from schemas.topology import TopologyEntity
 
 RECORDS: dict[str, tuple[type[BaseModel], ...]] = {
     topics.TOPOLOGY: (TopologyEntity,),
-    topics.TELEMETRY: (TelemetryFrame, TelemetryReport),
-    topics.ANOMALIES: (AnomalyEvent,),
+    topics.TELEMETRY: (TelemetryFrame, TelemetryReport, TickMark),
+    topics.ANOMALIES: (AnomalyEvent, TickMark),
     topics.INCIDENTS: (Incident,),
     topics.ACTIONS: (ActionRequest,),
     topics.ACTION_RESULTS: (ActionResult,),

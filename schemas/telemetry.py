@@ -48,3 +48,19 @@ class TelemetryReport(Record):
     tick: int = Field(ge=0)
     timestamp_s: float
     kpis: dict[str, float] = Field(min_length=1)
+
+
+class TickMark(Record):
+    """A watermark: every record of tick ``tick_closed`` before this one on its partition is in.
+
+    The emulator writes one to each telemetry partition after a tick's frames;
+    detect forwards one per source partition to ``netloop.anomalies``, so a
+    consumer of anomalies knows a tick is complete once it holds the marks of
+    all ``partitions`` telemetry partitions.
+    """
+
+    topic = topics.TELEMETRY
+
+    tick_closed: int = Field(ge=0)
+    source_partition: int | None = Field(default=None, ge=0)
+    partitions: int = Field(ge=1, description="telemetry partitions a tick is spread over")

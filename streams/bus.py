@@ -22,6 +22,7 @@ class Message:
     key: str | None
     value: bytes
     offset: int
+    partition: int | None = None
 
 
 class EmbeddedBus:

@@ -49,8 +49,8 @@ def load_policies(settings: Settings) -> PolicyTable:
 
 
 def loop_stages(settings: Settings, policies: PolicyTable, *, warmup: int, act: bool,
-                executor: Executor | None, clock: Callable[[], int],
-                on_rows: Callable[[int], None] | None, extra: list[Stage]) -> list[Stage]:
+                executor: Executor | None, on_rows: Callable[[int], None] | None,
+                extra: list[Stage]) -> list[Stage]:
     """The stages of the loop in order; without an executor there is no act stage."""
     s = settings
     stages: list[Stage] = [
@@ -59,7 +59,7 @@ def loop_stages(settings: Settings, policies: PolicyTable, *, warmup: int, act: 
         DecideStage(policies, act=act and executor is not None),
     ]
     if executor is not None:
-        stages.append(ActStage(executor, clock=clock))
+        stages.append(ActStage(executor))
     stages.append(VerifyStage(Verifier(recovery_ticks=s.recovery_ticks, verify_ticks=s.verify_ticks,
                                        max_attempts=s.max_attempts)))
     return stages + extra
@@ -102,7 +102,7 @@ class EmbeddedLoop:
 
             warmup = detector_warmup(self.scenario.warmup_ticks)
             stages = loop_stages(self.settings, self.policies, warmup=warmup, act=self.act,
-                                 executor=state.executor, clock=lambda: self.network.tick, on_rows=count_rows,
+                                 executor=state.executor, on_rows=count_rows,
                                  extra=[self.recorder, *self.taps])
             async with Pipeline(stages, bus=self.bus, metrics=self.metrics) as pipeline:
                 self._pipeline = pipeline

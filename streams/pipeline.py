@@ -84,19 +84,22 @@ class Pipeline:
                 self.bus.done()
 
     async def _handle(self, stage: Stage, msg: Message) -> list[Out]:
-        try:
-            return await stage.handle(msg)
-        except BadRecord as exc:
-            return [self._dead_letter(stage, msg, exc.kind, str(exc))]
-        except ValidationError as exc:
-            reason = f"schema violation: {exc.errors()[0]['msg']}"
-            return [self._dead_letter(stage, msg, "schema", reason)]
-        except Exception as exc:  # one bad record must never stop a stage
-            log.exception("stage %s failed on %s offset %d", stage.name, msg.topic, msg.offset)
-            return [self._dead_letter(stage, msg, "error", f"{type(exc).__name__}: {exc}")]
+        return await handle_safely(stage, msg, self.metrics)
 
-    def _dead_letter(self, stage: Stage, msg: Message, kind: str, reason: str) -> Out:
-        self.metrics.dead_letters.labels(stage.name, kind).inc()
-        letter = DeadLetter.of(msg.value, source_topic=msg.topic, stage=stage.name, reason=reason,
-                               key=msg.key, offset=msg.offset)
-        return (topics.DLQ, msg.topic, letter)
+
+async def handle_safely(stage: Stage, msg: Message, metrics: LoopMetrics,
+                        partition: int | None = None) -> list[Out]:
+    """``stage.handle(msg)``, with any record it cannot handle turned into a dead letter."""
+    try:
+        return await stage.handle(msg)
+    except BadRecord as exc:
+        kind, reason = exc.kind, str(exc)
+    except ValidationError as exc:
+        kind, reason = "schema", f"schema violation: {exc.errors()[0]['msg']}"
+    except Exception as exc:  # one bad record must never stop a stage
+        log.exception("stage %s failed on %s offset %d", stage.name, msg.topic, msg.offset)
+        kind, reason = "error", f"{type(exc).__name__}: {exc}"
+    metrics.dead_letters.labels(stage.name, kind).inc()
+    letter = DeadLetter.of(msg.value, source_topic=msg.topic, stage=stage.name, reason=reason,
+                           key=msg.key, partition=partition, offset=msg.offset)
+    return [(topics.DLQ, msg.topic, letter)]

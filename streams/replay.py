@@ -73,7 +73,7 @@ async def replay_dry_run(messages: Iterable[Recorded], settings: Settings, *, wa
         rows[0] += n
 
     stages = loop_stages(settings, load_policies(settings), warmup=detector_warmup(warmup_ticks),
-                         act=False, executor=None, clock=lambda: 0, on_rows=count,
+                         act=False, executor=None, on_rows=count,
                          extra=[recorder])
     start = time.perf_counter()
     counts = {"records": 0, "telemetry": 0, "ticks": 0}

@@ -19,3 +19,10 @@ class Settings(BaseSettings):
     verify_ticks: int = Field(default=12, ge=1, description="ticks after an action before retrying")
     max_attempts: int = Field(default=2, ge=1, description="root-cause candidates tried per incident")
     policies: Path | None = Field(default=None, description="policy YAML replacing the default")
+    broker: str = Field(default="kafka://127.0.0.1:9092", description="Kafka bootstrap, kafka://HOST:PORT")
+    partitions: int = Field(default=4, ge=1, description="partitions of netloop.telemetry")
+    mcp_url: str = Field(default="http://127.0.0.1:8765/mcp",
+                         description="NetMCP tool server the act stage calls")
+    app_id: str = Field(default="netloop", description="faust app id: prefix of consumer groups")
+    fetch_max_wait_ms: int = Field(default=1500, ge=1,
+                                   description="longest a worker's fetch waits for data (faust's 1500)")

@@ -151,12 +151,13 @@ class ActStage:
     name = "act"
     topics = (topics.ACTIONS,)
 
-    def __init__(self, executor: Executor, clock: Callable[[], int]) -> None:
-        self.executor, self.clock = executor, clock
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
 
     async def handle(self, msg: Message) -> list[Out]:
         action = ActionRequest.decode(msg.value)
-        result = await self.executor.execute(action, self.clock())
+        # an action decided at the end of tick t takes effect in tick t + 1
+        result = await self.executor.execute(action, action.tick + 1)
         return [(topics.ACTION_RESULTS, action.incident_id, result)]
 
     async def on_tick(self, tick: int) -> list[Out]:

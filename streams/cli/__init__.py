@@ -1,0 +1,22 @@
+"""The ``netloop`` command line: typer apps in :mod:`streams.cli.common`, commands in
+:mod:`streams.cli.loop` (run, evaluate, bench, netmcp) and :mod:`streams.cli.kafka`
+(worker, emulate, record, replay, schemas)."""
+
+from __future__ import annotations
+
+import logging
+
+from streams.cli.common import app
+
+# Importing the command modules registers their commands; the order is the order of --help.
+# isort: off
+from streams.cli import loop  # noqa: F401
+from streams.cli import kafka  # noqa: F401
+# isort: on
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mcp").setLevel(logging.WARNING)
+    app()

@@ -1,0 +1,179 @@
+"""Commands for Kafka and recordings: worker, emulate, record, replay, schemas export."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from actuators import PolicyError
+from streams.cli.common import (
+    KAFKA,
+    JsonOpt,
+    ScenarioOpt,
+    app,
+    err,
+    fail,
+    load_checked,
+    read_settings,
+    schemas_app,
+    write_json,
+)
+
+
+@app.command(rich_help_panel=KAFKA)
+def worker(
+    broker: Annotated[str | None, typer.Option(help="kafka://HOST:PORT (default: NETLOOP_BROKER)")] = None,
+    create_topics: Annotated[bool, typer.Option(help="create missing catalogue topics first")] = True,
+) -> None:
+    """Run the loop's stages as a faust worker; scale out by starting more (up to the partitions)."""
+    import os
+
+    from streams.kafka_io import BrokerError, bootstrap_servers
+    from streams.kafka_topics import ensure_topics
+
+    if broker is not None:
+        os.environ["NETLOOP_BROKER"] = broker  # read once, by the settings streams.app builds
+    settings = read_settings()
+    try:
+        bootstrap_servers(settings.broker)
+    except BrokerError as exc:
+        raise fail(str(exc)) from None
+    if create_topics:
+        created = asyncio.run(ensure_topics(settings))
+        if created:
+            err.print(f"created topics: {', '.join(created)}", highlight=False)
+    from faust import Worker
+
+    from streams.app import app as faust_app
+
+    Worker(faust_app, loglevel="WARNING").execute_from_commandline()
+
+
+@app.command(rich_help_panel=KAFKA)
+def emulate(
+    broker: Annotated[str | None, typer.Option(help="kafka://HOST:PORT (default: NETLOOP_BROKER)")] = None,
+    scenario: ScenarioOpt = "demo",
+    speed: Annotated[float, typer.Option(min=0.1, help="network ticks per second")] = 1.0,
+) -> None:
+    """Run the simulated network on Kafka: topology and telemetry out, tool calls in over MCP."""
+    from streams.emulator import Emulator
+    from streams.kafka_io import BrokerError, bootstrap_servers
+
+    sc = load_checked(scenario)
+    settings = read_settings()
+    if broker is not None:
+        settings = settings.model_copy(update={"broker": broker})
+    try:
+        bootstrap_servers(settings.broker)
+    except BrokerError as exc:
+        raise fail(str(exc)) from None
+
+    async def go() -> None:
+        emulator = Emulator(sc, settings, speed=speed)
+        tools = asyncio.create_task(emulator.serve_tools())
+        await emulator.tools_ready.wait()
+        err.print(f"emulating {sc.name} on {settings.broker}; tools at {settings.mcp_url}",
+                  highlight=False)
+        try:
+            await emulator.publish()
+        finally:
+            tools.cancel()
+
+    asyncio.run(go())
+
+
+@app.command("record", rich_help_panel=KAFKA)
+def record_cmd(
+    broker: Annotated[str, typer.Option(help="kafka://HOST:PORT")],
+    topic: Annotated[list[str], typer.Option(help="topic to record (repeatable)")],
+    out: Annotated[Path, typer.Option(help="recording to write (.jsonl, or .jsonl.gz)")],
+    from_beginning: Annotated[bool, typer.Option("--from-beginning",
+                                                 help="start at the earliest offset")] = False,
+    max_records: Annotated[int | None, typer.Option("--max", min=1, help="stop after N records")] = None,
+    idle: Annotated[float, typer.Option(min=0.1, help="stop after this many seconds without records")] = 5.0,
+) -> None:
+    """Record topics from Kafka to a JSON Lines file."""
+    from streams.kafka_io import BrokerError, record_from_kafka
+    from streams.recording import recording_writer
+
+    try:
+        with recording_writer(out) as f:
+            n = asyncio.run(record_from_kafka(broker, topic, f, from_beginning=from_beginning,
+                                              max_records=max_records, idle_seconds=idle))
+    except BrokerError as exc:
+        raise fail(str(exc)) from None
+    err.print(f"recorded {n} records to {out}", highlight=False)
+
+
+def _speed(text: str | None, max_speed: bool) -> float | None:
+    if max_speed or text is None:
+        return None
+    try:
+        value = float(text.removesuffix("x"))
+    except ValueError:
+        raise fail(f"--speed {text!r} is not a factor like 10x") from None
+    if value <= 0:
+        raise fail("--speed must be above 0")
+    return value
+
+
+@app.command(rich_help_panel=KAFKA)
+def replay(
+    recording: Annotated[Path, typer.Argument(help="a recording (.jsonl or .jsonl.gz)")],
+    broker: Annotated[str | None, typer.Option(help="kafka://HOST:PORT; default: the embedded loop")] = None,
+    speed: Annotated[str | None,
+                     typer.Option(help="time factor, e.g. 10x (default: as fast as possible)")] = None,
+    max_speed: Annotated[bool, typer.Option("--max-speed", help="no pacing")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="run the loop on it, execute nothing")] = False,
+    warmup_ticks: Annotated[int, typer.Option(min=0, help="ticks the baselines learn before scoring")] = 300,
+    json_out: JsonOpt = None,
+) -> None:
+    """Play a recording into Kafka, or through the loop without acting (--dry-run)."""
+    from streams.recording import RecordingError, read_recording
+
+    pace = _speed(speed, max_speed)
+    if broker is not None:
+        if dry_run:
+            raise fail("--dry-run runs the embedded loop; it does not combine with --broker")
+        _replay_to_broker(broker, recording, pace)
+        return
+    if not dry_run:
+        err.print("note: the embedded loop has no network behind a recording, so it never acts "
+                  "(as with --dry-run)", highlight=False)
+    from streams.replay import replay_dry_run
+
+    try:
+        report = asyncio.run(replay_dry_run(read_recording(recording), read_settings(),
+                                            warmup_ticks=warmup_ticks, speed=pace))
+    except (RecordingError, PolicyError) as exc:
+        raise fail(str(exc)) from None
+    if json_out:
+        write_json(json_out, report.model_dump(mode="json"))
+    if json_out != "-":
+        from streams.view import replay_table
+
+        Console().print(replay_table(report))
+
+
+def _replay_to_broker(broker: str, recording: Path, pace: float | None) -> None:
+    from streams.kafka_io import BrokerError, replay_to_kafka
+    from streams.recording import RecordingError, read_recording
+
+    try:
+        n = asyncio.run(replay_to_kafka(broker, read_recording(recording), speed=pace))
+    except (BrokerError, RecordingError) as exc:
+        raise fail(str(exc)) from None
+    err.print(f"replayed {n} records to {broker}", highlight=False)
+
+
+@schemas_app.command("export")
+def schemas_export(folder: Annotated[Path, typer.Argument(help="folder to write into")]) -> None:
+    """Write a JSON Schema per topic (<topic>.schema.json)."""
+    from schemas import export_schemas
+
+    for path in export_schemas(folder):
+        typer.echo(str(path))

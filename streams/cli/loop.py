@@ -1,0 +1,160 @@
+"""Commands that run the loop: run, evaluate, scenarios, bench, and the NetMCP tool server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from actuators import PolicyError
+from simulator import Scenario, builtin_scenarios, load_scenario
+from streams.cli.common import (
+    LOOP,
+    JsonOpt,
+    ScenarioOpt,
+    app,
+    err,
+    fail,
+    load_checked,
+    netmcp_app,
+    read_settings,
+    write_json,
+)
+from streams.metrics import LoopMetrics
+from streams.report import RunReport
+from streams.settings import Settings
+
+
+@app.command(rich_help_panel=LOOP)
+def run(
+    scenario: ScenarioOpt = "demo",
+    ticks: Annotated[int | None, typer.Option(min=1, help="stop after N ticks")] = None,
+    speed: Annotated[float | None, typer.Option(min=0.1, help="ticks per second")] = None,
+    fast: Annotated[bool, typer.Option("--fast", help="as fast as possible, no pacing")] = False,
+    no_act: Annotated[bool, typer.Option("--no-act", help="detect and plan, execute nothing")] = False,
+    json_out: JsonOpt = None,
+    metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics on this port")] = None,
+    policies: Annotated[Path | None, typer.Option(help="policy YAML replacing the default")] = None,
+    record: Annotated[Path | None,
+                      typer.Option(help="record topology and telemetry to FILE (.jsonl[.gz])")] = None,
+    broker: Annotated[str | None,
+                      typer.Option(help="run on Kafka at kafka://HOST:PORT instead of embedded")] = None,
+) -> None:
+    """Run a scenario through the whole loop, with a live view in a terminal."""
+    from streams.runner import is_terminal, run_scenario
+    from streams.view import report_table
+
+    sc = load_checked(scenario)
+    settings = read_settings()
+    if policies is not None:
+        settings = settings.model_copy(update={"policies": policies})
+    if broker is not None:
+        report = _run_on_broker(sc, settings.model_copy(update={"broker": broker}),
+                                speed=speed, act=not no_act, ticks=ticks)
+        if json_out:
+            write_json(json_out, report.model_dump(mode="json"))
+        if json_out != "-":
+            Console().print(report_table([report]))
+        return
+    live = is_terminal() and json_out != "-"
+    if fast:
+        speed = None
+    elif speed is None and live:
+        speed = max(1.0, (ticks or sc.ticks) / 60.0)  # about a minute of wall time
+    metrics = LoopMetrics()
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
+    try:
+        report = asyncio.run(run_scenario(sc, settings, act=not no_act, ticks=ticks, speed=speed,
+                                          live=live, metrics=metrics, record=record))
+    except PolicyError as exc:
+        raise fail(str(exc)) from None
+    if json_out:
+        write_json(json_out, report.model_dump(mode="json"))
+    if json_out != "-":
+        Console().print(report_table([report]))
+
+
+@app.command(rich_help_panel=LOOP)
+def evaluate(
+    scenarios: Annotated[list[str] | None,
+                         typer.Argument(help="names or paths; default: all built-in")] = None,
+    json_out: JsonOpt = None,
+    no_act: Annotated[bool, typer.Option("--no-act", help="detect and plan, execute nothing")] = False,
+) -> None:
+    """Run scenarios fast, without the live view; one report row per scenario, plus totals."""
+    from streams.runner import run_scenario
+    from streams.view import report_table
+
+    loaded = [load_checked(s) for s in (scenarios or builtin_scenarios())]
+    settings = read_settings()
+    reports: list[RunReport] = []
+    for sc in loaded:
+        if json_out != "-":
+            err.print(f"running {sc.name} ({sc.ticks} ticks)…", highlight=False)
+        reports.append(asyncio.run(run_scenario(sc, settings, act=not no_act)))
+    if json_out:
+        write_json(json_out, [r.model_dump(mode="json") for r in reports])
+    if json_out != "-":
+        Console().print(report_table(reports))
+
+
+@app.command("scenarios", rich_help_panel=LOOP)
+def list_scenarios() -> None:
+    """List the built-in scenarios."""
+    for name in builtin_scenarios():
+        sc = load_scenario(name)
+        t = sc.topology
+        typer.echo(f"{name:12s} {sc.ticks:6d} ticks  {t.sites} sites × {t.cells_per_site} cells  "
+                   f"{len(sc.faults) + (sc.random_faults.count if sc.random_faults else 0)} faults")
+
+
+def _run_on_broker(sc: Scenario, settings: Settings, *, speed: float | None, act: bool,
+                   ticks: int | None) -> RunReport:
+    from streams.kafka_io import BrokerError, bootstrap_servers
+    from streams.kafka_run import run_on_kafka
+
+    try:
+        bootstrap_servers(settings.broker)
+        return asyncio.run(run_on_kafka(sc, settings, speed=speed or 50.0, act=act, ticks=ticks))
+    except (BrokerError, PolicyError) as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command(rich_help_panel=LOOP)
+def bench(
+    sites: Annotated[int, typer.Option(min=1, help="sites in the end-to-end scenario")] = 1000,
+) -> None:
+    """Measure detector and end-to-end throughput, each beside a baseline from the same run."""
+    from rich.table import Table
+
+    from streams.bench import detector_rates, end_to_end_rate
+
+    rates = detector_rates()
+    t = Table(title="netloop bench: detectors (3000 entities × 9 KPIs per step)")
+    t.add_column("path")
+    t.add_column("KPI values/s", justify="right")
+    t.add_column("× per-row", justify="right")
+    for name, rate in rates.items():
+        t.add_row(name, f"{rate:,.0f}", f"{rate / rates['detector_per_row']:.1f}")
+    Console().print(t)
+    e2e, entities = end_to_end_rate(sites=sites)
+    Console().print(f"end to end (embedded loop, {entities} entities): {e2e:,.0f} entity reports/s")
+
+
+@netmcp_app.command("serve")
+def netmcp_serve(
+    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1")] = 8765,
+    scenario: ScenarioOpt = "demo",
+    speed: Annotated[float, typer.Option(min=0.1, help="network ticks per second")] = 1.0,
+) -> None:
+    """Serve the simulated network's tools over MCP streamable HTTP at http://127.0.0.1:PORT/mcp."""
+    from streams.serve import serve_network
+
+    sc = load_checked(scenario)
+    err.print(f"NetMCP tools of scenario {sc.name} at http://127.0.0.1:{port}/mcp", highlight=False)
+    asyncio.run(serve_network(sc, port=port, speed=speed))

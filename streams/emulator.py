@@ -1,0 +1,83 @@
+"""``netloop emulate``: the simulated network on Kafka, with its tools on MCP over HTTP.
+
+It publishes the topology (compacted topic) and, tick by tick, the telemetry
+frames followed by a :class:`~schemas.TickMark` on every telemetry partition;
+the act stage's tool calls reach the network through the NetMCP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+import uvicorn
+from aiokafka import AIOKafkaProducer
+
+from netmcp import build_server
+from schemas import TickMark, topics
+from simulator import Network, Scenario
+from streams.kafka_io import bootstrap_servers
+from streams.kafka_topics import partitions_of
+from streams.settings import Settings
+
+log = logging.getLogger("netloop.emulator")
+
+
+class Emulator:
+    """Steps a scenario's network at ``speed`` ticks/s onto Kafka and serves its tools."""
+
+    def __init__(self, scenario: Scenario, settings: Settings, *, speed: float) -> None:
+        self.scenario, self.settings, self.speed = scenario, settings, speed
+        self.network = Network.from_scenario(scenario)
+        self.tools_ready = asyncio.Event()
+
+    async def serve_tools(self) -> None:
+        """Serve the NetMCP tools at ``settings.mcp_url`` until cancelled."""
+        url = urlparse(self.settings.mcp_url)
+        host, port = url.hostname or "127.0.0.1", url.port or 8765
+        app = build_server(self.network).streamable_http_app(host=host,
+                                                             streamable_http_path=url.path or "/mcp")
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        self.tools_ready.set()
+        await serving
+
+    async def publish(self, ticks: int | None = None, *,
+                      progress: Callable[[], int] | None = None, max_lag: int = 3) -> None:
+        """Publish the topology, then ``ticks`` ticks of telemetry (default: the scenario's).
+
+        With ``progress`` (the last tick the loop has closed), the emulator waits
+        while it is more than ``max_lag`` ticks ahead: one process running both
+        sides keeps the loop's view and the network in step. A real network
+        does not wait, and neither does ``netloop emulate``.
+        """
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers(self.settings.broker),
+                                    linger_ms=2)
+        await producer.start()
+        try:
+            for rec in self.network.topology_records():
+                await producer.send(topics.TOPOLOGY, rec.encode(), key=rec.entity_id.encode())
+            await producer.flush()
+            start, n = time.perf_counter(), min(ticks or self.scenario.ticks, self.scenario.ticks)
+            for i in range(n):
+                while progress is not None and self.network.tick - progress() > max_lag:
+                    await asyncio.sleep(0.005)
+                await self._tick(producer)
+                await asyncio.sleep(max(0.0, start + (i + 1) / self.speed - time.perf_counter()))
+        finally:
+            await producer.stop()
+
+    async def _tick(self, producer: AIOKafkaProducer) -> None:
+        tick = self.network.tick
+        for frame in self.network.step():
+            await producer.send(topics.TELEMETRY, frame.encode(), key=frame.shard.encode())
+        parts = partitions_of(topics.TELEMETRY, self.settings)
+        mark = TickMark(tick_closed=tick, partitions=parts).encode()
+        for p in range(parts):
+            await producer.send(topics.TELEMETRY, mark, partition=p)
+        await producer.flush()
