@@ -71,3 +71,16 @@ def test_a_tick_closes_once_every_partition_has_marked_it_and_only_once():
     assert clock.mark(TickMark(tick_closed=6, source_partition=1, partitions=2)) == []
     assert clock.mark(TickMark(tick_closed=7, source_partition=0, partitions=2)) == []
     assert clock.mark(TickMark(tick_closed=6, source_partition=0, partitions=2)) == [6]
+
+
+def test_a_cluster_that_cannot_create_topics_gets_a_message_listing_them(kafka):
+    from streams.kafka_topics import TopicError, ensure_topics
+
+    with pytest.raises(TopicError, match=r"netloop\.topology \(1 partition, compacted\).*netloop\.telemetry \(3 partitions\)"):
+        asyncio.run(ensure_topics(Settings(broker=kafka.url, partitions=3)))
+
+
+def test_existing_topics_are_left_alone(kafka_settings):
+    from streams.kafka_topics import ensure_topics
+
+    assert asyncio.run(ensure_topics(kafka_settings)) == []

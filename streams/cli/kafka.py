@@ -33,7 +33,7 @@ def worker(
     import os
 
     from streams.kafka_io import BrokerError, bootstrap_servers
-    from streams.kafka_topics import ensure_topics
+    from streams.kafka_topics import TopicError, ensure_topics
 
     if broker is not None:
         os.environ["NETLOOP_BROKER"] = broker  # read once, by the settings streams.app builds
@@ -43,7 +43,10 @@ def worker(
     except BrokerError as exc:
         raise fail(str(exc)) from None
     if create_topics:
-        created = asyncio.run(ensure_topics(settings))
+        try:
+            created = asyncio.run(ensure_topics(settings))
+        except TopicError as exc:
+            raise fail(str(exc)) from None
         if created:
             err.print(f"created topics: {', '.join(created)}", highlight=False)
     from faust import Worker

@@ -117,11 +117,12 @@ def _run_on_broker(sc: Scenario, settings: Settings, *, speed: float | None, act
                    ticks: int | None) -> RunReport:
     from streams.kafka_io import BrokerError, bootstrap_servers
     from streams.kafka_run import run_on_kafka
+    from streams.kafka_topics import TopicError
 
     try:
         bootstrap_servers(settings.broker)
         return asyncio.run(run_on_kafka(sc, settings, speed=speed or 50.0, act=act, ticks=ticks))
-    except (BrokerError, PolicyError) as exc:
+    except (BrokerError, PolicyError, TopicError) as exc:
         raise fail(str(exc)) from None
 
 
