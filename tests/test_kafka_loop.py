@@ -76,7 +76,8 @@ def test_a_tick_closes_once_every_partition_has_marked_it_and_only_once():
 def test_a_cluster_that_cannot_create_topics_gets_a_message_listing_them(kafka):
     from streams.kafka_topics import TopicError, ensure_topics
 
-    with pytest.raises(TopicError, match=r"netloop\.topology \(1 partition, compacted\).*netloop\.telemetry \(3 partitions\)"):
+    expected = r"netloop\.topology \(1 partition, compacted\).*netloop\.telemetry \(3 partitions\)"
+    with pytest.raises(TopicError, match=expected):
         asyncio.run(ensure_topics(Settings(broker=kafka.url, partitions=3)))
 
 
