@@ -10,7 +10,10 @@ from __future__ import annotations
 from actuators import Executor
 from streams.kafka_app import create_app
 from streams.mcp_caller import HttpToolCaller
+from streams.metrics import LoopMetrics
 from streams.settings import Settings
 
 settings = Settings()
-app = create_app(settings, executor=Executor(caller=HttpToolCaller(settings.mcp_url)))
+metrics = LoopMetrics()
+app = create_app(settings, executor=Executor(caller=HttpToolCaller(settings.mcp_url)),
+                 metrics=metrics)

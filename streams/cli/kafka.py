@@ -28,6 +28,8 @@ from streams.cli.common import (
 def worker(
     broker: Annotated[str | None, typer.Option(help="kafka://HOST:PORT (default: NETLOOP_BROKER)")] = None,
     create_topics: Annotated[bool, typer.Option(help="create missing catalogue topics first")] = True,
+    metrics_port: Annotated[int | None,
+                            typer.Option(help="serve Prometheus /metrics on this port")] = None,
 ) -> None:
     """Run the loop's stages as a faust worker; scale out by starting more (up to the partitions)."""
     import os
@@ -52,7 +54,12 @@ def worker(
     from faust import Worker
 
     from streams.app import app as faust_app
+    from streams.app import metrics
 
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
     Worker(faust_app, loglevel="WARNING").execute_from_commandline()
 
 
