@@ -33,19 +33,26 @@ class Emulator:
         self.scenario, self.settings, self.speed = scenario, settings, speed
         self.network = Network.from_scenario(scenario)
         self.tools_ready = asyncio.Event()
+        self._server: uvicorn.Server | None = None
 
     async def serve_tools(self) -> None:
-        """Serve the NetMCP tools at ``settings.mcp_url`` until cancelled."""
+        """Serve the NetMCP tools at ``settings.mcp_url`` until :meth:`stop_tools`."""
         url = urlparse(self.settings.mcp_url)
         host, port = url.hostname or "127.0.0.1", url.port or 8765
         app = build_server(self.network).streamable_http_app(host=host,
                                                              streamable_http_path=url.path or "/mcp")
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        self._server = server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning"))
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():
             await asyncio.sleep(0.01)
         self.tools_ready.set()
         await serving
+
+    def stop_tools(self) -> None:
+        """Ask the tool server to finish its requests and stop."""
+        if self._server is not None:
+            self._server.should_exit = True
 
     async def publish(self, ticks: int | None = None, *,
                       progress: Callable[[], int] | None = None, max_lag: int = 3) -> None:

@@ -54,7 +54,7 @@ async def run_on_kafka(scenario: Scenario, settings: Settings, *, speed: float, 
     finally:
         await app.stop()
         await caller.close()
-        tools.cancel()
-        await asyncio.gather(tools, return_exceptions=True)
+        emulator.stop_tools()
+        await asyncio.wait_for(asyncio.gather(tools, return_exceptions=True), 30)
     return build_report(emulator.network, recorder, wall_seconds=time.perf_counter() - start,
                         entity_reports=rows[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -69,7 +70,11 @@ def emulate(
     scenario: ScenarioOpt = "demo",
     speed: Annotated[float, typer.Option(min=0.1, help="network ticks per second")] = 1.0,
 ) -> None:
-    """Run the simulated network on Kafka: topology and telemetry out, tool calls in over MCP."""
+    """Run the simulated network on Kafka: topology and telemetry out, tool calls in over MCP.
+
+    When the scenario's ticks are out, the tools stay up (a worker may still be
+    catching up and acting) until the process is stopped.
+    """
     from streams.emulator import Emulator
     from streams.kafka_io import BrokerError, bootstrap_servers
 
@@ -88,12 +93,13 @@ def emulate(
         await emulator.tools_ready.wait()
         err.print(f"emulating {sc.name} on {settings.broker}; tools at {settings.mcp_url}",
                   highlight=False)
-        try:
-            await emulator.publish()
-        finally:
-            tools.cancel()
+        await emulator.publish()
+        err.print(f"scenario {sc.name} finished at tick {emulator.network.tick}; the tools stay up "
+                  "until you stop this process", highlight=False)
+        await tools
 
-    asyncio.run(go())
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(go())
 
 
 @app.command("record", rich_help_panel=KAFKA)
