@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-from schemas import ActionRequest, ActionResult
+from schemas import ACTION_ID_META, ActionRequest, ActionResult
 
 
 class ToolCaller(Protocol):
     """Anything that calls a tool by name: an ``mcp.Client`` or ``ClientSession``."""
 
-    async def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> Any: ...
+    async def call_tool(self, name: str, arguments: dict[str, Any] | None = None, *,
+                        meta: dict[str, Any] | None = None) -> Any: ...
 
 
 class Executor:
     """Calls the tool of each action once; a repeated action id returns the first result.
+
+    The action id also travels with the call (``_meta`` key :data:`ACTION_ID_META`), so a
+    tool server that keeps a ledger applies it once even when a restarted executor,
+    which remembers nothing, is handed the same action again.
 
     Failures of the call itself (an error result, a timeout, a broken session)
     become ``ok=False`` results with the reason, never exceptions.
@@ -44,7 +49,9 @@ class Executor:
         self.calls += 1
         try:
             result = await asyncio.wait_for(
-                self.caller.call_tool(action.tool, dict(action.arguments)), self.timeout_s)
+                self.caller.call_tool(action.tool, dict(action.arguments),
+                                      meta={ACTION_ID_META: action.action_id}),
+                self.timeout_s)
         except TimeoutError:
             return False, f"{action.tool} timed out after {self.timeout_s:g}s", None
         except Exception as exc:  # noqa: BLE001 - a broken session must not stop the act stage

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
@@ -28,6 +28,7 @@ from netmcp.models import (
     UpfId,
 )
 from netmcp.port import NetworkPort
+from schemas import ACTION_ID_META
 
 READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True,
                        openWorldHint=False)
@@ -42,23 +43,49 @@ SERVER_NAME = "netloop-network"
 
 
 def build_server(network: NetworkPort) -> MCPServer:
-    """An MCP server whose tools read and change ``network``."""
+    """An MCP server whose tools read and change ``network``.
+
+    A remediation call that carries an action id in its ``_meta``
+    (:data:`schemas.ACTION_ID_META`) is applied once: the same id again returns
+    the first outcome without touching the network, so retries and re-delivered
+    actions are harmless.
+    """
     server = MCPServer(SERVER_NAME, instructions=(
         "Tools of a 5G network: read KPIs, topology and alarms; remediate faults in the RAN "
         "(cells), the transport (backhaul links) and the core (UPF, SMF, AMF)."))
+    act = _Actuation(network)
     _add_read_tools(server, network)
-    _add_ran_tools(server, network)
-    _add_core_and_transport_tools(server, network)
+    _add_ran_tools(server, act)
+    _add_core_and_transport_tools(server, act)
     return server
 
 
-def _apply(network: NetworkPort, tool: str, target: str) -> ActionOutcome:
-    try:
-        network.apply(tool, target)
-    except KeyError:
-        raise ToolError(f"target {target!r} is not an entity of this network") from None
-    return ActionOutcome(tool=tool, target=target, applied=True, tick=network.tick,
-                         detail=f"{tool} applied to {target}")
+class _Actuation:
+    """Applies remediations to the network, once per action id."""
+
+    def __init__(self, network: NetworkPort) -> None:
+        self.network = network
+        self._ledger: dict[str, ActionOutcome] = {}
+
+    def __call__(self, tool: str, target: str, ctx: Context) -> ActionOutcome:
+        meta = ctx.request_context.meta or {}
+        action_id = meta.get(ACTION_ID_META)
+        if isinstance(action_id, str) and action_id in self._ledger:
+            first = self._ledger[action_id]
+            return first.model_copy(update={"detail": f"{first.detail} (action {action_id} was "
+                                                      "already applied; not applied again)"})
+        outcome = self._apply(tool, target)
+        if isinstance(action_id, str):
+            self._ledger[action_id] = outcome
+        return outcome
+
+    def _apply(self, tool: str, target: str) -> ActionOutcome:
+        try:
+            self.network.apply(tool, target)
+        except KeyError:
+            raise ToolError(f"target {target!r} is not an entity of this network") from None
+        return ActionOutcome(tool=tool, target=target, applied=True, tick=self.network.tick,
+                             detail=f"{tool} applied to {target}")
 
 
 def _add_read_tools(server: MCPServer, network: NetworkPort) -> None:
@@ -89,61 +116,63 @@ def _add_read_tools(server: MCPServer, network: NetworkPort) -> None:
                       alarms=[Alarm(entity_id=e, text=t) for e, t in network.alarms()])
 
 
-def _add_ran_tools(server: MCPServer, network: NetworkPort) -> None:
+def _add_ran_tools(server: MCPServer, act: _Actuation) -> None:
     @server.tool(annotations=RESTART)
-    async def restart_cell(cell_id: CellId) -> ActionOutcome:
+    async def restart_cell(cell_id: CellId, ctx: Context) -> ActionOutcome:
         """Restart a cell that is down (clears a cell outage)."""
-        return _apply(network, "restart_cell", cell_id)
+        return act("restart_cell", cell_id, ctx)
 
     @server.tool(annotations=CHANGE)
-    async def enable_load_balancing(cell_id: CellId) -> ActionOutcome:
+    async def enable_load_balancing(cell_id: CellId, ctx: Context) -> ActionOutcome:
         """Offload users of a congested cell to its neighbours (mobility load balancing)."""
-        return _apply(network, "enable_load_balancing", cell_id)
+        return act("enable_load_balancing", cell_id, ctx)
 
     @server.tool(annotations=CHANGE)
-    async def retune_frequency(cell_id: CellId) -> ActionOutcome:
+    async def retune_frequency(cell_id: CellId, ctx: Context) -> ActionOutcome:
         """Move a cell to a cleaner carrier to escape interference."""
-        return _apply(network, "retune_frequency", cell_id)
+        return act("retune_frequency", cell_id, ctx)
 
     @server.tool(annotations=CHANGE)
     async def set_antenna_tilt(
         cell_id: CellId,
+        ctx: Context,
         tilt_deg: Annotated[float, Field(ge=0.0, le=15.0, description="electrical downtilt, degrees")] = 4.0,
     ) -> ActionOutcome:
         """Set a cell's electrical antenna tilt (fixes a misconfigured antenna)."""
-        return _apply(network, "set_antenna_tilt", cell_id)
+        return act("set_antenna_tilt", cell_id, ctx)
 
     @server.tool(annotations=CHANGE)
-    async def reset_neighbour_relations(cell_id: CellId) -> ActionOutcome:
+    async def reset_neighbour_relations(cell_id: CellId, ctx: Context) -> ActionOutcome:
         """Rebuild a cell's neighbour relation table (fixes failing handovers)."""
-        return _apply(network, "reset_neighbour_relations", cell_id)
+        return act("reset_neighbour_relations", cell_id, ctx)
 
 
-def _add_core_and_transport_tools(server: MCPServer, network: NetworkPort) -> None:
+def _add_core_and_transport_tools(server: MCPServer, act: _Actuation) -> None:
     @server.tool(annotations=CHANGE)
     async def scale_out_upf(
         upf_id: UpfId,
+        ctx: Context,
         instances: Annotated[int, Field(ge=1, le=4, description="instances to add")] = 1,
     ) -> ActionOutcome:
         """Add user-plane instances to an overloaded UPF."""
-        return _apply(network, "scale_out_upf", upf_id)
+        return act("scale_out_upf", upf_id, ctx)
 
     @server.tool(annotations=RESTART)
-    async def restart_amf(amf_id: AmfId) -> ActionOutcome:
+    async def restart_amf(amf_id: AmfId, ctx: Context) -> ActionOutcome:
         """Restart a degraded AMF (UEs re-register through its pool peers meanwhile)."""
-        return _apply(network, "restart_amf", amf_id)
+        return act("restart_amf", amf_id, ctx)
 
     @server.tool(annotations=RESTART)
-    async def restart_smf(smf_id: SmfId) -> ActionOutcome:
+    async def restart_smf(smf_id: SmfId, ctx: Context) -> ActionOutcome:
         """Restart an SMF whose session establishment is failing."""
-        return _apply(network, "restart_smf", smf_id)
+        return act("restart_smf", smf_id, ctx)
 
     @server.tool(annotations=CHANGE)
-    async def reroute_link(link_id: LinkId) -> ActionOutcome:
+    async def reroute_link(link_id: LinkId, ctx: Context) -> ActionOutcome:
         """Move traffic of a degraded backhaul link onto an alternative path."""
-        return _apply(network, "reroute_link", link_id)
+        return act("reroute_link", link_id, ctx)
 
     @server.tool(annotations=CHANGE)
-    async def failover_link(link_id: LinkId) -> ActionOutcome:
+    async def failover_link(link_id: LinkId, ctx: Context) -> ActionOutcome:
         """Switch a failed backhaul link over to its protection path."""
-        return _apply(network, "failover_link", link_id)
+        return act("failover_link", link_id, ctx)

@@ -29,10 +29,12 @@ from schemas.kpis import (
     kind_of,
     kpi_names,
 )
+from schemas.protocol import ACTION_ID_META
 from schemas.telemetry import TelemetryFrame, TelemetryReport, TickMark
 from schemas.topology import TopologyEntity
 
 __all__ = [
+    "ACTION_ID_META",
     "KPIS_BY_KIND",
     "OBSERVABLE_KINDS",
     "SCHEMA_VERSION",

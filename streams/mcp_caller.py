@@ -18,10 +18,11 @@ class HttpToolCaller:
         self._stack: AsyncExitStack | None = None
         self._client: Client | None = None
 
-    async def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> Any:
+    async def call_tool(self, name: str, arguments: dict[str, Any] | None = None, *,
+                        meta: dict[str, Any] | None = None) -> Any:
         client = await self._connect()
         try:
-            return await client.call_tool(name, arguments)
+            return await client.call_tool(name, arguments, meta=meta)
         except Exception:
             await self.close()
             raise

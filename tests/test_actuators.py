@@ -201,14 +201,18 @@ class Reply:
 class FakeCaller:
     reply: Reply = field(default_factory=lambda: Reply(False, [Text("reroute_link applied")]))
     calls: list[tuple[str, dict]] = field(default_factory=list)
+    metas: list[dict | None] = field(default_factory=list)
 
-    async def call_tool(self, name: str, arguments: dict | None = None) -> Reply:
+    async def call_tool(self, name: str, arguments: dict | None = None, *,
+                        meta: dict | None = None) -> Reply:
         self.calls.append((name, arguments))
+        self.metas.append(meta)
         return self.reply
 
 
 class RaisingCaller:
-    async def call_tool(self, name: str, arguments: dict | None = None) -> Reply:
+    async def call_tool(self, name: str, arguments: dict | None = None, *,
+                        meta: dict | None = None) -> Reply:
         raise ConnectionError("session closed")
 
 
@@ -216,7 +220,8 @@ class HangingCaller:
     def __init__(self) -> None:
         self.never = asyncio.Event()
 
-    async def call_tool(self, name: str, arguments: dict | None = None) -> Reply:
+    async def call_tool(self, name: str, arguments: dict | None = None, *,
+                        meta: dict | None = None) -> Reply:
         await self.never.wait()
         raise AssertionError("unreachable")
 
@@ -234,6 +239,14 @@ def test_an_action_calls_its_tool_with_its_arguments() -> None:
     assert caller.calls == [("reroute_link", {"link_id": "link-0003"})]
     assert res.ok and res.detail == "reroute_link applied"
     assert (res.action_id, res.incident_id, res.tick) == ("INC-1/0", "INC-1", 11)
+
+
+def test_the_action_id_travels_with_the_call_so_the_tool_server_can_apply_it_once() -> None:
+    from schemas import ACTION_ID_META
+
+    caller = FakeCaller()
+    execute(Executor(caller=caller), action("INC-1/0"))
+    assert caller.metas == [{ACTION_ID_META: "INC-1/0"}]
 
 
 def test_the_same_action_id_executed_twice_calls_the_tool_once() -> None:

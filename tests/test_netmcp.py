@@ -273,3 +273,25 @@ def test_the_served_network_answers_tool_calls_over_streamable_http() -> None:
     assert out["entity_id"] == "cell-0001-1"
     assert out["tick"] >= 1
     assert "throughput_mbps" in out["kpis"]
+
+
+def test_the_same_action_id_is_applied_to_the_network_only_once() -> None:
+    from schemas import ACTION_ID_META
+
+    net = FakeNetwork()
+
+    async def main():
+        async with Client(build_server(net)) as c:
+            meta = {ACTION_ID_META: "INC-00001/0"}
+            first = await c.call_tool("reroute_link", {"link_id": "link-0001"}, meta=meta)
+            again = await c.call_tool("reroute_link", {"link_id": "link-0001"}, meta=meta)
+            other = await c.call_tool("reroute_link", {"link_id": "link-0001"},
+                                      meta={ACTION_ID_META: "INC-00002/0"})
+            plain = await c.call_tool("reroute_link", {"link_id": "link-0001"})
+            return first, again, other, plain
+
+    first, again, other, plain = asyncio.run(main())
+    assert not (first.is_error or again.is_error or other.is_error or plain.is_error)
+    assert "already applied" in again.structured_content["detail"]
+    assert again.structured_content["tick"] == first.structured_content["tick"]
+    assert len(net.applied) == 3  # first, the other action id, and the call without an id
