@@ -43,7 +43,6 @@ class IncidentTracker:
         # entity -> KPI -> (last tick anomalous, consecutive ticks anomalous up to it)
         self._last: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
         self._active: dict[str, _Tracked] = {}
-        self._opened = 0
 
     def observe(self, event: AnomalyEvent) -> None:
         kpis = self._last[event.entity_id]
@@ -106,11 +105,10 @@ class IncidentTracker:
         return None
 
     def _open(self, finding: Finding, tick: int) -> Incident:
-        self._opened += 1
         best = finding.best
         candidates = [_candidate(h) for h in (best, *finding.alternatives)]
         incident = Incident(
-            incident_id=f"INC-{self._opened:05d}", status=IncidentStatus.OPEN, opened_tick=tick,
+            incident_id=incident_id(tick, best.entity_id), status=IncidentStatus.OPEN, opened_tick=tick,
             tick=tick, fault_type=best.fault_type, confidence=finding.confidence,
             candidates=candidates, symptoms=sorted(best.entities))
         self._active[incident.incident_id] = _Tracked(incident, set(best.explains))
@@ -121,6 +119,18 @@ class IncidentTracker:
             if tracked.incident.status is IncidentStatus.ESCALATED and not any(
                     e in anomalous for e, _ in tracked.pairs):
                 del self._active[iid]
+
+
+def incident_id(tick: int, root: str) -> str:
+    """An id made of what the incident is: when it opened and on which root.
+
+    A worker that restarts and processes the same anomalies again derives the
+    same id, and so the same action ids, which the tool server applies once.
+
+    >>> incident_id(181, "link-0003")
+    'INC-000181-link-0003'
+    """
+    return f"INC-{tick:06d}-{root}"
 
 
 def _candidate(h: Hypothesis) -> Candidate:

@@ -20,13 +20,15 @@ START_HOUR = 6.0  # runs start at 06:00 so a demo sees the morning ramp
 
 
 def daily_load(t_seconds: float) -> float:
-    """Traffic load factor in [0.3, 1.0]: low at night, peak in the evening.
+    """Traffic load factor in [0.3, 1.0]: lowest at 03:00, highest at 15:00.
 
     >>> round(daily_load(0.0), 2)  # 06:00
-    0.48
+    0.4
+    >>> round(daily_load(9 * 3600.0), 2)  # 15:00
+    1.0
     """
     hour = (t_seconds / 3600.0 + START_HOUR) % 24.0
-    return 0.65 - 0.35 * np.cos(2 * np.pi * (hour - 3.0) / 24.0)
+    return float(0.65 - 0.35 * np.cos(2 * np.pi * (hour - 3.0) / 24.0))
 
 
 @dataclass(frozen=True)
