@@ -71,7 +71,7 @@ class _FetchWaitThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
-def _consumer_class(fetch_max_wait_ms: int) -> type[faust_aiokafka.Consumer]:
+def fetch_wait_consumer(fetch_max_wait_ms: int) -> type[faust_aiokafka.Consumer]:
     thread = type("FetchWaitThread", (_FetchWaitThread,), {"fetch_max_wait_ms": fetch_max_wait_ms})
 
     class FetchWaitConsumer(faust_aiokafka.Consumer):
@@ -83,8 +83,8 @@ def _consumer_class(fetch_max_wait_ms: int) -> type[faust_aiokafka.Consumer]:
 
 def create_app(settings: Settings, *, executor: Executor | None = None,
                metrics: LoopMetrics | None = None, hooks: KafkaHooks | None = None,
-               warmup_ticks: int = 300) -> faust.App:
-    """A faust app running every stage of the loop as an agent.
+               warmup_ticks: int = 300, only: frozenset[str] | None = None) -> faust.App:
+    """A faust app running every stage of the loop as an agent (or the stages named in ``only``).
 
     Without an ``executor`` there is no act stage (acting needs a tool server).
     """
@@ -94,13 +94,14 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
                     topic_partitions=settings.partitions, topic_allow_declare=False,
                     topic_disable_leader=True, store="memory://", producer_linger_ms=1,
                     stream_wait_empty=False)
-    app.transport.Consumer = _consumer_class(settings.fetch_max_wait_ms)  # this app's transport only
+    app.transport.Consumer = fetch_wait_consumer(settings.fetch_max_wait_ms)  # this app's transport only
     out = {t: _raw_topic(app, t) for t in topics.ALL_TOPICS}
     stages = loop_stages(settings, load_policies(settings), warmup=detector_warmup(warmup_ticks),
                          act=executor is not None, executor=executor, on_rows=hooks.on_rows,
                          extra=hooks.extra)
     for stage in stages:
-        _add_agent(app, stage, out, metrics, hooks)
+        if only is None or stage.name in only:
+            _add_agent(app, stage, out, metrics, hooks)
     return app
 
 

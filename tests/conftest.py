@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.kafka_mock import mock_cluster
+from streams.mock_broker import mock_cluster
 
 
 @pytest.fixture

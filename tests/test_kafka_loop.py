@@ -85,3 +85,10 @@ def test_existing_topics_are_left_alone(kafka_settings):
     from streams.kafka_topics import ensure_topics
 
     assert asyncio.run(ensure_topics(kafka_settings)) == []
+
+
+def test_the_kafka_bench_scores_every_frame_it_produced(kafka_settings):
+    from streams.kafka_bench import detect_rate
+
+    rate = asyncio.run(detect_rate(kafka_settings, n_frames=24, entities=40, shards=4, timeout=60))
+    assert rate > 0  # no threshold: the bench's numbers live in the README, not in tests

@@ -1,4 +1,4 @@
-"""A Kafka-protocol broker for tests: librdkafka's mock cluster, reached through confluent-kafka.
+"""A Kafka-protocol broker for tests and benches: librdkafka's mock cluster, via confluent-kafka.
 
 The Python binding does not expose the mock cluster API, so this calls the
 librdkafka that confluent-kafka bundles through ctypes. The brokers listen on
@@ -14,10 +14,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import confluent_kafka
-
 
 def _librdkafka() -> ctypes.CDLL:
+    try:
+        import confluent_kafka  # a dev dependency: tests and benches only
+    except ImportError:
+        raise RuntimeError("the mock broker needs confluent-kafka (pip install -e '.[dev]')") from None
     libs = os.path.join(os.path.dirname(confluent_kafka.__file__), os.pardir, "confluent_kafka.libs")
     [path] = glob.glob(os.path.join(libs, "librdkafka*.so*"))
     lib = ctypes.CDLL(path)
