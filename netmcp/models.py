@@ -11,6 +11,7 @@ LinkId = Annotated[str, Field(pattern=r"^link-\d{4}$", description="backhaul lin
 UpfId = Annotated[str, Field(pattern=r"^upf-\d+$", description="UPF id, e.g. upf-1")]
 SmfId = Annotated[str, Field(pattern=r"^smf-\d+$", description="SMF id, e.g. smf-1")]
 AmfId = Annotated[str, Field(pattern=r"^amf-\d+$", description="AMF id, e.g. amf-1")]
+NfId = Annotated[str, Field(pattern=r"^(upf|smf|amf)-\d+$", description="core NF id, e.g. upf-1, amf-2")]
 EntityId = Annotated[str, Field(pattern=r"^(cell|link|gnb|site|upf|smf|amf)-[\d-]+$",
                                 description="any entity id, e.g. cell-0003-1, link-0003, upf-1")]
 
@@ -23,6 +24,9 @@ class ActionOutcome(BaseModel):
     applied: bool
     tick: int = Field(description="network tick at which the change was applied")
     detail: str
+    parameters: dict[str, float | int | str] = Field(
+        default_factory=dict, description="the parameters applied, including those the server derived")
+    trace_id: str | None = Field(default=None, description="trace id of the call that made the change")
 
 
 class EntityKpis(BaseModel):
@@ -31,6 +35,18 @@ class EntityKpis(BaseModel):
     entity_id: str
     tick: int
     kpis: dict[str, float]
+
+
+class EntityStatus(BaseModel):
+    """One network function's state: its last KPIs, its alarms and its place in the topology."""
+
+    entity_id: str
+    kind: str
+    tick: int
+    kpis: dict[str, float]
+    alarms: list[str]
+    depends_on: list[str]
+    dependents: int = Field(description="entities that depend on this one directly")
 
 
 class Neighbourhood(BaseModel):

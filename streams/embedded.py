@@ -1,4 +1,4 @@
-"""The embedded runtime: simulator, NetMCP server, and all stages in one process on one bus."""
+"""The embedded runtime: simulator, NetMCP management and tool servers, and all stages in one process."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from mcp import Client
-
 from actuators import Executor, PolicyTable, Verifier
-from netmcp import build_server
 from schemas import topics
 from simulator import Network, Scenario
 from streams.bus import EmbeddedBus
 from streams.metrics import LoopMetrics
+from streams.netmcp_runtime import NetMcpRuntime
 from streams.pipeline import Pipeline, Stage
 from streams.recorder import Recorder
 from streams.settings import Settings
@@ -37,9 +35,11 @@ class LoopState:
     metrics: LoopMetrics
     bus: EmbeddedBus
     executor: Executor
+    netmcp: NetMcpRuntime
     entity_reports: int = 0
 
 
+_LOAD_REPORT_TICKS = 5  # tool servers' load reports (heartbeats), well inside the registry's timeout
 TickHook = Callable[[LoopState], Awaitable[None] | None]
 
 
@@ -79,8 +79,10 @@ class EmbeddedLoop:
     """
 
     def __init__(self, scenario: Scenario, settings: Settings, *, act: bool = True,
-                 metrics: LoopMetrics | None = None, taps: list[Stage] | None = None) -> None:
+                 metrics: LoopMetrics | None = None, taps: list[Stage] | None = None,
+                 netmcp_http: bool = False) -> None:
         self.scenario, self.settings, self.act = scenario, settings, act
+        self.netmcp_http = netmcp_http
         self.network = Network.from_scenario(scenario)
         self.bus = EmbeddedBus(maxsize=settings.queue_size)
         self.metrics = metrics or LoopMetrics()
@@ -92,9 +94,10 @@ class EmbeddedLoop:
     async def run(self, *, ticks: int | None = None, speed: float | None = None,
                   on_tick: TickHook | None = None) -> LoopState:
         """Run ``ticks`` ticks (default: the scenario's), paced at ``speed`` ticks/s if given."""
-        async with Client(build_server(self.network)) as client:
+        async with NetMcpRuntime(self.network, http=self.netmcp_http) as netmcp:
+            assert netmcp.caller is not None
             state = LoopState(self.network, self.recorder, self.metrics, self.bus,
-                              Executor(caller=client))
+                              Executor(caller=netmcp.caller), netmcp=netmcp)
 
             def count_rows(n: int) -> None:
                 state.entity_reports += n
@@ -117,6 +120,8 @@ class EmbeddedLoop:
         start = time.perf_counter()
         for n in range(min(ticks, self.scenario.ticks)):
             await self.publish_tick()
+            if n % _LOAD_REPORT_TICKS == 0:
+                await state.netmcp.report_loads()
             if on_tick is not None:
                 result = on_tick(state)
                 if asyncio.iscoroutine(result):

@@ -23,14 +23,14 @@ from streams.view import render
 async def run_scenario(scenario: Scenario, settings: Settings, *, act: bool = True,
                        ticks: int | None = None, speed: float | None = None, live: bool = False,
                        metrics: LoopMetrics | None = None, console: Console | None = None,
-                       record: Path | None = None) -> RunReport:
+                       record: Path | None = None, netmcp_http: bool = False) -> RunReport:
     """Run one scenario through the embedded loop and score it; optionally record its telemetry."""
     with ExitStack() as stack:
         taps = []
         if record is not None:
             out = stack.enter_context(recording_writer(record))
             taps.append(RecordingTap(out, clock=lambda: _sim_ms(loop)))
-        loop = EmbeddedLoop(scenario, settings, act=act, metrics=metrics, taps=taps)
+        loop = EmbeddedLoop(scenario, settings, act=act, metrics=metrics, taps=taps, netmcp_http=netmcp_http)
         return await _run(loop, ticks=ticks, speed=speed, live=live, console=console)
 
 

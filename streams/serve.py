@@ -1,35 +1,110 @@
-"""``netloop netmcp serve``: a simulated network stepping in real time behind streamable HTTP."""
+"""``netloop netmcp serve --role tool``: a simulated network stepping in real time behind a tool server.
+
+Over streamable HTTP or stdio. With a management server, the tool server
+verifies tokens with the management server's public keys, registers itself
+with its metadata, reports its load every few seconds and deregisters when it
+stops.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
 
 import uvicorn
+from mcp.server.mcpserver import MCPServer
 
-from netmcp import build_server
+from netmcp import AuditLog, build_server
+from netmcp.tokens import TokenVerifier
 from simulator import Network, Scenario
+from streams.netmcp_registration import Registration
+
+log = logging.getLogger("netloop.serve")
+
+
+@dataclass(frozen=True)
+class ToolServing:
+    """How a tool server is served: which tools, where, and who manages it."""
+
+    role: str = "all"
+    server_id: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8765
+    management_url: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    service_area: tuple[str, ...] = field(default=("default",))
+    vendor: str = "netloop-simulator"
+    max_load: float = 200.0
 
 
 async def serve_network(scenario: Scenario, *, port: int, speed: float, host: str = "127.0.0.1",
-                        ready: asyncio.Event | None = None) -> None:
-    """Step ``scenario``'s network at ``speed`` ticks/s and serve its tools until cancelled."""
+                        ready: asyncio.Event | None = None, serving: ToolServing | None = None) -> None:
+    """Step ``scenario``'s network at ``speed`` ticks/s and serve its tools over HTTP until cancelled."""
+    serving = serving or ToolServing(host=host, port=port)
     network = Network.from_scenario(scenario)
     network.step()
-    app = build_server(network).streamable_http_app(host=host)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    audit = AuditLog(capacity=1000)
+    async with _managed(serving, audit) as (verifier, register):
+        server = build_server(network, role=serving.role, server_id=serving.server_id, verifier=verifier,
+                              audit=audit)
+        await register(server)
+        app = server.streamable_http_app(host=host)
+        uv = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        ticker = asyncio.create_task(_tick(network, speed))
+        watcher = asyncio.create_task(_signal_ready(uv, ready))
+        try:
+            await uv.serve()
+        finally:
+            ticker.cancel()
+            watcher.cancel()
 
-    async def tick() -> None:
-        while not network.done:
-            await asyncio.sleep(1.0 / speed)
-            network.step()
 
-    ticker = asyncio.create_task(tick())
-    watcher = asyncio.create_task(_signal_ready(server, ready))
+async def serve_network_stdio(scenario: Scenario, *, speed: float, serving: ToolServing) -> None:
+    """The same tools over stdio (one client: the process that started this one)."""
+    network = Network.from_scenario(scenario)
+    network.step()
+    audit = AuditLog(capacity=1000)
+    async with _managed(serving, audit) as (verifier, register):
+        server: MCPServer = build_server(network, role=serving.role, server_id=serving.server_id,
+                                         verifier=verifier, audit=audit)
+        await register(server)
+        ticker = asyncio.create_task(_tick(network, speed))
+        try:
+            await server.run_stdio_async()
+        finally:
+            ticker.cancel()
+
+
+@contextlib.asynccontextmanager
+async def _managed(serving: ToolServing, audit: AuditLog):  # type: ignore[no-untyped-def]
+    """``(verifier, register)``: none and a no-op without a management server; with one, its
+    verifier and a coroutine that registers the built server (deregistered on the way out)."""
+    if serving.management_url is None:
+        yield None, _unmanaged
+        return
+    reg = Registration(serving, audit)
     try:
-        await server.serve()
+        verifier: TokenVerifier = await reg.verifier()
+
+        async def register(server: MCPServer) -> None:
+            await reg.register({t.name: t.description or t.name for t in await server.list_tools()})
+
+        yield verifier, register
     finally:
-        ticker.cancel()
-        watcher.cancel()
+        await reg.stop()
+
+
+async def _unmanaged(server: MCPServer) -> None:
+    """Nothing to register without a management server."""
+
+
+async def _tick(network: Network, speed: float) -> None:
+    while not network.done:
+        await asyncio.sleep(1.0 / speed)
+        network.step()
 
 
 async def _signal_ready(server: uvicorn.Server, ready: asyncio.Event | None) -> None:

@@ -4,9 +4,9 @@ import asyncio
 import json
 
 import pytest
-from mcp import Client
 from prometheus_client import CollectorRegistry
 
+from netmcp import ACTUATOR
 from schemas import DeadLetter, TelemetryFrame, kpi_names, topics
 from simulator import load_scenario
 from streams.embedded import EmbeddedLoop
@@ -44,9 +44,18 @@ def test_smoke_faults_are_detected_localized_and_remediated_through_mcp(smoke_ru
     assert report.faults_auto_remediated == 3
     assert report.false_incidents == 0 and report.false_actions == 0
     assert report.mttr_ticks < report.mttr_ticks_without_loop
-    # the actions went through an MCP client session and reached the network
-    assert isinstance(state.executor.caller, Client)
     assert state.executor.calls == len(state.network.actions) == report.actions_executed
+
+
+def test_the_actuator_discovers_each_tool_gets_a_token_and_calls_through_the_verifying_server(smoke_run):
+    state, _, _ = smoke_run
+    caller = state.netmcp.caller
+    assert [tool for tool, _ in caller.routed] == [a.tool for a in state.recorder.actions]
+    records = [r for audit in state.netmcp.audits.values() for r in audit if r.action_id is not None]
+    assert len(records) == len(state.recorder.actions)
+    assert {(r.client_id, r.outcome) for r in records} == {(ACTUATOR, "ok")}
+    # each call carries the execution context of its incident's workflow
+    assert {r.context_id.split("/")[0] for r in records} == {a.incident_id for a in state.recorder.actions}
 
 
 def test_every_executed_action_has_a_decision_with_an_explanation(smoke_run):

@@ -1,6 +1,6 @@
 """The ``netloop`` command line: typer apps in :mod:`streams.cli.common`, commands in
-:mod:`streams.cli.loop` (run, evaluate, bench, netmcp) and :mod:`streams.cli.kafka`
-(worker, emulate, record, replay, schemas)."""
+:mod:`streams.cli.loop` (run, evaluate, bench), :mod:`streams.cli.kafka`
+(worker, emulate, record, replay, schemas) and :mod:`streams.cli.netmcp` (serve, tools, call)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from streams.cli.common import app
 # isort: off
 from streams.cli import loop  # noqa: F401
 from streams.cli import kafka  # noqa: F401
+from streams.cli import netmcp  # noqa: F401
 # isort: on
 
 

@@ -19,7 +19,6 @@ from streams.cli.common import (
     err,
     fail,
     load_checked,
-    netmcp_app,
     read_settings,
     write_json,
 )
@@ -42,6 +41,8 @@ def run(
                       typer.Option(help="record topology and telemetry to FILE (.jsonl[.gz])")] = None,
     broker: Annotated[str | None,
                       typer.Option(help="run on Kafka at kafka://HOST:PORT instead of embedded")] = None,
+    netmcp_http: Annotated[bool, typer.Option(
+        "--netmcp-http", help="NetMCP management and tool servers on loopback HTTP, not in memory")] = False,
 ) -> None:
     """Run a scenario through the whole loop, with a live view in a terminal."""
     from streams.runner import is_terminal, run_scenario
@@ -70,7 +71,8 @@ def run(
         start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
     try:
         report = asyncio.run(run_scenario(sc, settings, act=not no_act, ticks=ticks, speed=speed,
-                                          live=live, metrics=metrics, record=record))
+                                          live=live, metrics=metrics, record=record,
+                                          netmcp_http=netmcp_http))
     except PolicyError as exc:
         raise fail(str(exc)) from None
     if json_out:
@@ -132,6 +134,8 @@ def bench(
     kafka: Annotated[bool, typer.Option("--kafka", help="also measure one faust worker on Kafka")] = False,
     broker: Annotated[str | None,
                       typer.Option(help="kafka://HOST:PORT for --kafka (default: a mock broker)")] = None,
+    netmcp: Annotated[bool, typer.Option("--netmcp", help="also measure NetMCP tool calls over HTTP")]
+    = False,
 ) -> None:
     """Measure detector and end-to-end throughput, each beside a baseline from the same run."""
     from rich.table import Table
@@ -150,6 +154,25 @@ def bench(
     Console().print(f"end to end (embedded loop, {entities} entities): {e2e:,.0f} entity reports/s")
     if kafka:
         _bench_kafka(broker)
+    if netmcp:
+        _bench_netmcp()
+
+
+def _bench_netmcp() -> None:
+    from rich.table import Table
+
+    from streams.netmcp_bench import netmcp_call_rates
+
+    stats = netmcp_call_rates()
+    t = Table(title="netloop bench: tool calls over loopback HTTP (set_antenna_tilt)")
+    for col in ("server", "p50 ms", "p99 ms", "calls/s (8 in flight)"):
+        t.add_column(col, justify="right" if col != "server" else "left")
+    for name, s in stats.items():
+        t.add_row(name, f"{s.p50_ms:.2f}", f"{s.p99_ms:.2f}", f"{s.calls_per_s:,.0f}")
+    Console().print(t)
+    plain, net = stats["plain MCP"], stats["NetMCP"]
+    Console().print(f"NetMCP interceptors: +{(net.p50_ms / plain.p50_ms - 1) * 100:.1f}% p50 latency, "
+                    f"{(1 - net.calls_per_s / plain.calls_per_s) * 100:.1f}% fewer calls/s")
 
 
 def _bench_kafka(broker: str | None) -> None:
@@ -177,17 +200,3 @@ def _bench_kafka(broker: str | None) -> None:
     Console().print(f"Kafka ({where}), one worker: detect {rate:,.0f} entity reports/s; a bare "
                     f"faust agent {bare:,.0f} events/s in the same run ({rate / bare:.0f}× — "
                     "frames pay the per-event cost once for 500 entities)")
-
-
-@netmcp_app.command("serve")
-def netmcp_serve(
-    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1")] = 8765,
-    scenario: ScenarioOpt = "demo",
-    speed: Annotated[float, typer.Option(min=0.1, help="network ticks per second")] = 1.0,
-) -> None:
-    """Serve the simulated network's tools over MCP streamable HTTP at http://127.0.0.1:PORT/mcp."""
-    from streams.serve import serve_network
-
-    sc = load_checked(scenario)
-    err.print(f"NetMCP tools of scenario {sc.name} at http://127.0.0.1:{port}/mcp", highlight=False)
-    asyncio.run(serve_network(sc, port=port, speed=speed))
