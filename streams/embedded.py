@@ -136,7 +136,6 @@ class EmbeddedLoop:
         for frame in self.network.step():
             await self.bus.publish(topics.TELEMETRY, frame.shard, frame.encode())
         await self._pipeline.close_tick(tick)
-        self.metrics.incidents_open.set(self.recorder.open_count())
 
     async def inject(self, topic: str, key: str | None, value: bytes) -> None:
         """Publish raw bytes as an outside producer would (tests, replay)."""

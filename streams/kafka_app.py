@@ -6,26 +6,36 @@ offset), and sends what the stage returns. Tick closing travels as
 :class:`~schemas.TickMark` watermarks: detect forwards the mark of each
 telemetry partition into ``netloop.anomalies``; localize and verify close a
 tick once they hold the marks of every telemetry partition.
+
+Every ``lag_interval`` seconds a timer publishes each stage's consumer lag
+(see :func:`consumer_lag`) to ``netloop_consumer_lag_records``.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import faust
+from aiokafka.errors import KafkaError
+from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from actuators import Executor
 from schemas import TickMark, topics
 from streams.bus import Message
 from streams.embedded import detector_warmup, load_policies, loop_stages
-from streams.metrics import LoopMetrics
+from streams.metrics import LagKey, LoopMetrics
 from streams.pipeline import Out, Stage, handle_safely
 from streams.settings import Settings
 
 MARK = b'"tick_closed"'
+TP = tuple[str, int]  # (topic, partition)
+
+log = logging.getLogger("netloop.kafka")
 
 
 @dataclass
@@ -83,7 +93,8 @@ def fetch_wait_consumer(fetch_max_wait_ms: int) -> type[faust_aiokafka.Consumer]
 
 def create_app(settings: Settings, *, executor: Executor | None = None,
                metrics: LoopMetrics | None = None, hooks: KafkaHooks | None = None,
-               warmup_ticks: int = 300, only: frozenset[str] | None = None) -> faust.App:
+               warmup_ticks: int = 300, only: frozenset[str] | None = None,
+               lag_interval: float = 5.0) -> faust.App:
     """A faust app running every stage of the loop as an agent (or the stages named in ``only``).
 
     Without an ``executor`` there is no act stage (acting needs a tool server).
@@ -96,12 +107,22 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
                     stream_wait_empty=False)
     app.transport.Consumer = fetch_wait_consumer(settings.fetch_max_wait_ms)  # this app's transport only
     out = {t: _raw_topic(app, t) for t in topics.ALL_TOPICS}
+
+    def rows(n: int) -> None:
+        metrics.entity_reports.inc(n)
+        if hooks.on_rows is not None:
+            hooks.on_rows(n)
+
     stages = loop_stages(settings, load_policies(settings), warmup=detector_warmup(warmup_ticks),
-                         act=executor is not None, executor=executor, on_rows=hooks.on_rows,
-                         extra=hooks.extra)
+                         act=executor is not None, executor=executor, on_rows=rows, extra=hooks.extra)
+    progress: dict[LagKey, int] = {}
+    readers: dict[str, list[str]] = defaultdict(list)
     for stage in stages:
         if only is None or stage.name in only:
-            _add_agent(app, stage, out, metrics, hooks)
+            _add_agent(app, stage, out, metrics, hooks, progress)
+            for t in stage.topics:
+                readers[t].append(stage.name)
+    _add_lag_timer(app, readers, progress, metrics, lag_interval)
     return app
 
 
@@ -111,27 +132,76 @@ def _raw_topic(app: faust.App, *names: str) -> faust.TopicT:
 
 
 def _add_agent(app: faust.App, stage: Stage, out: dict[str, faust.TopicT], metrics: LoopMetrics,
-               hooks: KafkaHooks) -> None:
+               hooks: KafkaHooks, progress: dict[LagKey, int]) -> None:
     clock = _TickClock()
     channel = _raw_topic(app, *stage.topics)
+    records_in, processing = metrics.records_in.labels(stage.name), metrics.processing.labels(stage.name)
 
     async def send(outs: list[Out]) -> None:
         for topic, key, record in outs:
             await out[topic].send(key=key.encode() if key is not None else None,
                                   value=record.encode())
+            metrics.observe_output(stage.name, record)
 
     async def agent(stream: faust.StreamT) -> None:
         async for event in stream.events():
             m = event.message
             msg = Message(m.topic, m.key.decode("utf-8", "replace") if m.key else None,
                           m.value or b"", m.offset, m.partition)
-            metrics.records_in.labels(stage.name).inc()
+            records_in.inc()
+            t0 = time.perf_counter()
             if MARK in msg.value[:64] and msg.topic in (topics.TELEMETRY, topics.ANOMALIES):
                 await send(await _on_mark(stage, msg, clock, hooks))
-                continue
-            await send(await handle_safely(stage, msg, metrics, partition=m.partition))
+            else:
+                await send(await handle_safely(stage, msg, metrics, partition=m.partition))
+            processing.observe(time.perf_counter() - t0)
+            progress[(stage.name, m.topic, m.partition)] = m.offset + 1
 
     app.agent(channel, name=f"netloop.{stage.name}")(agent)
+
+
+def consumer_lag(assigned: Iterable[TP], readers: Mapping[str, Iterable[str]],
+                 highwater: Mapping[TP, int], floor: Mapping[TP, int],
+                 progress: Mapping[LagKey, int]) -> dict[LagKey, int]:
+    """Records on each assigned partition that each stage reading it has not handled yet.
+
+    A stage's position on a partition is the offset after the last record it
+    handled there or, before it has handled one, ``floor``: the group's
+    committed offset, never below the log start.
+
+    >>> consumer_lag([("t", 0)], {"t": ["a", "b"]}, {("t", 0): 10}, {("t", 0): 4},
+    ...              {("a", "t", 0): 7})
+    {('a', 't', 0): 3, ('b', 't', 0): 6}
+    """
+    lag: dict[LagKey, int] = {}
+    for tp in assigned:
+        if tp not in highwater:
+            continue
+        for stage in readers.get(tp[0], ()):
+            position = max(progress.get((stage, *tp), 0), floor.get(tp, 0))
+            lag[(stage, *tp)] = max(0, highwater[tp] - position)
+    return lag
+
+
+def _add_lag_timer(app: faust.App, readers: Mapping[str, list[str]], progress: dict[LagKey, int],
+                   metrics: LoopMetrics, interval: float) -> None:
+    async def sample() -> None:
+        try:
+            assigned = [tp for tp in app.consumer.assignment() if tp.topic in readers]
+            high = await app.consumer.highwaters(*assigned) if assigned else {}
+            low = await app.consumer.earliest_offsets(*assigned) if assigned else {}
+        except (TimeoutError, ConsumerNotStarted, KafkaError) as exc:  # starting, rebalancing
+            log.debug("consumer lag not sampled: %r", exc)
+            return
+        # faust keeps the group's committed offsets (read at assignment, updated on each commit);
+        # 0.15 has no public accessor for them
+        committed = app.consumer._committed_offset
+        floor = {(tp.topic, tp.partition): max(committed.get(tp) or 0, low.get(tp) or 0)
+                 for tp in assigned}
+        highwater = {(tp.topic, tp.partition): n for tp, n in high.items() if n is not None}
+        metrics.set_consumer_lag(consumer_lag(list(floor), readers, highwater, floor, progress))
+
+    app.timer(interval, name="netloop.consumer-lag")(sample)
 
 
 async def _on_mark(stage: Stage, msg: Message, clock: _TickClock, hooks: KafkaHooks) -> list[Out]:

@@ -63,12 +63,12 @@ class Pipeline:
         for stage, _ in self._stages:
             for topic, key, record in await stage.on_tick(tick):
                 await self.bus.publish(topic, key, record.encode())
+                self.metrics.observe_output(stage.name, record)
             await self.bus.drain()
 
     async def _serve(self, stage: Stage, inbox: asyncio.Queue[Message]) -> None:
         m = self.metrics
-        records_in, records_out = m.records_in.labels(stage.name), m.records_out.labels(stage.name)
-        processing = m.processing.labels(stage.name)
+        records_in, processing = m.records_in.labels(stage.name), m.processing.labels(stage.name)
         while True:
             msg = await inbox.get()
             try:
@@ -76,9 +76,7 @@ class Pipeline:
                 t0 = time.perf_counter()
                 for topic, key, record in await self._handle(stage, msg):
                     await self.bus.publish(topic, key, record.encode())
-                    records_out.inc()
-                    if topic == topics.ACTION_RESULTS:
-                        m.actions.labels("ok" if record.ok else "failed").inc()  # type: ignore[attr-defined]
+                    m.observe_output(stage.name, record)
                 processing.observe(time.perf_counter() - t0)
             finally:
                 self.bus.done()

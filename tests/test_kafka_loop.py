@@ -5,12 +5,14 @@ import socket
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from prometheus_client import CollectorRegistry
 
-from schemas import DeadLetter, TickMark, topics
+from schemas import AnomalyEvent, DeadLetter, TickMark, topics
 from simulator import load_scenario
-from streams.kafka_app import _TickClock
+from streams.kafka_app import KafkaHooks, _TickClock, create_app
 from streams.kafka_run import run_on_kafka
 from streams.kafka_topics import partitions_of
+from streams.metrics import LoopMetrics
 from streams.recorder import Recorder
 from streams.settings import Settings
 
@@ -92,3 +94,71 @@ def test_the_kafka_bench_scores_every_frame_it_produced(kafka_settings):
 
     rate = asyncio.run(detect_rate(kafka_settings, n_frames=24, entities=40, shards=4, timeout=60))
     assert rate > 0  # no threshold: the bench's numbers live in the README, not in tests
+
+
+class _Gate:
+    """A stage that holds its first record until the test opens the gate, then emits an anomaly
+    per record."""
+
+    name = "gate"
+    topics = (topics.DLQ,)
+
+    def __init__(self) -> None:
+        self.holding, self.open = asyncio.Event(), asyncio.Event()
+
+    async def handle(self, msg):
+        self.holding.set()
+        await self.open.wait()
+        event = AnomalyEvent(entity_id="cell-0001-1", kpi="cqi", tick=msg.offset, value=1.0,
+                             expected=10.0, score=9.0, detector="holt")
+        return [(topics.ANOMALIES, event.entity_id, event)]
+
+    async def on_tick(self, tick):
+        return []
+
+
+class _LagWatch(LoopMetrics):
+    """Metrics that also queue every consumer-lag sample the worker publishes."""
+
+    def __init__(self) -> None:
+        super().__init__(CollectorRegistry())
+        self.samples: asyncio.Queue[dict] = asyncio.Queue()
+
+    def set_consumer_lag(self, lag):
+        super().set_consumer_lag(lag)
+        self.samples.put_nowait(dict(lag))
+
+    async def until(self, want: dict, timeout: float = 30) -> None:
+        async with asyncio.timeout(timeout):
+            while await self.samples.get() != want:
+                pass
+
+
+def test_a_worker_reports_the_records_a_stage_has_not_handled_yet_as_consumer_lag(kafka_settings):
+    async def go():
+        metrics, gate = _LagWatch(), _Gate()
+        app = create_app(kafka_settings.model_copy(update={"app_id": "netloop-lag"}), metrics=metrics,
+                         hooks=KafkaHooks(extra=[gate]), only=frozenset({"gate"}), lag_interval=0.02)
+        await app.start()
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_settings.broker.removeprefix("kafka://"))
+        await producer.start()
+        try:
+            for i in range(5):
+                await producer.send_and_wait(topics.DLQ, b"%d" % i, partition=0)
+            await asyncio.wait_for(gate.holding.wait(), 30)
+            await metrics.until({("gate", topics.DLQ, 0): 5})  # the first record is still in hand
+            gate.open.set()
+            await metrics.until({("gate", topics.DLQ, 0): 0})
+        finally:
+            await producer.stop()
+            await app.stop()
+        return metrics.registry
+
+    registry = asyncio.run(go())
+    lag = registry.get_sample_value("netloop_consumer_lag_records",
+                                    {"stage": "gate", "topic": topics.DLQ, "partition": "0"})
+    assert lag == 0
+    assert registry.get_sample_value("netloop_stage_records_in_total", {"stage": "gate"}) == 5
+    assert registry.get_sample_value("netloop_stage_records_out_total", {"stage": "gate"}) == 5
+    assert registry.get_sample_value("netloop_stage_processing_seconds_count", {"stage": "gate"}) == 5
+    assert registry.get_sample_value("netloop_detect_anomalies_total", {"kpi": "cqi"}) == 5

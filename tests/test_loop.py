@@ -73,6 +73,10 @@ def test_stage_metrics_are_counted_on_the_injected_registry(smoke_run):
     assert rows == state.entity_reports == report.ticks * report.entities
     assert registry.get_sample_value("netloop_actions_total", {"outcome": "ok"}) == 3
     assert registry.get_sample_value("netloop_stage_records_in_total", {"stage": "decide"}) > 0
+    assert registry.get_sample_value("netloop_incident_repair_ticks_count") == 3
+    assert registry.get_sample_value("netloop_incidents_open") == 0
+    # incidents are written on tick close, and count as the localize stage's output
+    assert registry.get_sample_value("netloop_stage_records_out_total", {"stage": "localize"}) >= 3
 
 
 def test_no_act_plans_but_never_calls_a_tool():

@@ -1,4 +1,4 @@
-"""Commands for Kafka and recordings: worker, emulate, record, replay, schemas export."""
+"""Commands for Kafka and recordings: worker, emulate, topics create, record, replay, schemas export."""
 
 from __future__ import annotations
 
@@ -23,33 +23,74 @@ from streams.cli.common import (
     schemas_app,
     write_json,
 )
+from streams.settings import Settings
+
+BrokerOpt = Annotated[str | None, typer.Option(help="kafka://HOST:PORT (default: NETLOOP_BROKER)")]
+topics_app = typer.Typer(help="The catalogue's topics on a Kafka cluster.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics", rich_help_panel=KAFKA)
 
 
-@app.command(rich_help_panel=KAFKA)
-def worker(
-    broker: Annotated[str | None, typer.Option(help="kafka://HOST:PORT (default: NETLOOP_BROKER)")] = None,
-    create_topics: Annotated[bool, typer.Option(help="create missing catalogue topics first")] = True,
-    metrics_port: Annotated[int | None,
-                            typer.Option(help="serve Prometheus /metrics on this port")] = None,
-) -> None:
-    """Run the loop's stages as a faust worker; scale out by starting more (up to the partitions)."""
-    import os
-
+def _broker_settings(broker: str | None) -> Settings:
+    """The NETLOOP_* settings, with ``broker`` if given, refused early if it is not kafka://HOST:PORT."""
     from streams.kafka_io import BrokerError, bootstrap_servers
-    from streams.kafka_topics import TopicError, ensure_topics
 
-    if broker is not None:
-        os.environ["NETLOOP_BROKER"] = broker  # read once, by the settings streams.app builds
     settings = read_settings()
+    if broker is not None:
+        settings = settings.model_copy(update={"broker": broker})
     try:
         bootstrap_servers(settings.broker)
     except BrokerError as exc:
         raise fail(str(exc)) from None
+    return settings
+
+
+def _create_topics(settings: Settings) -> list[str]:
+    """Create the catalogue's missing topics; an unreachable or unwilling cluster exits 2."""
+    from aiokafka.errors import KafkaConnectionError
+
+    from streams.kafka_topics import TopicError, ensure_topics
+
+    try:
+        return asyncio.run(ensure_topics(settings))
+    except TopicError as exc:
+        raise fail(str(exc)) from None
+    except KafkaConnectionError:
+        raise fail(f"no Kafka broker answers at {settings.broker}; is it running and reachable "
+                   "from here?") from None
+
+
+@topics_app.command("create")
+def topics_create(broker: BrokerOpt = None) -> None:
+    """Create the catalogue's missing topics (netloop.telemetry with NETLOOP_PARTITIONS partitions)."""
+    from schemas import topics
+    from streams.kafka_topics import describe
+
+    settings = _broker_settings(broker)
+    created = _create_topics(settings)
+    if created:
+        err.print(f"created on {settings.broker}: {describe(created, settings)}", highlight=False)
+    else:
+        err.print(f"all {len(topics.ALL_TOPICS)} topics of the catalogue exist on {settings.broker}",
+                  highlight=False)
+
+
+@app.command(rich_help_panel=KAFKA)
+def worker(
+    broker: BrokerOpt = None,
+    create_topics: Annotated[bool, typer.Option(help="create missing catalogue topics first")] = True,
+    metrics_port: Annotated[int | None,
+                            typer.Option(help="serve Prometheus /metrics on this port")] = None,
+    metrics_host: Annotated[str, typer.Option(help="address /metrics listens on (0.0.0.0: every "
+                                                   "interface, e.g. in a container)")] = "127.0.0.1",
+) -> None:
+    """Run the loop's stages as a faust worker; scale out by starting more (up to the partitions)."""
+    import os
+
+    if broker is not None:
+        os.environ["NETLOOP_BROKER"] = broker  # read once, by the settings streams.app builds
+    settings = _broker_settings(None)
     if create_topics:
-        try:
-            created = asyncio.run(ensure_topics(settings))
-        except TopicError as exc:
-            raise fail(str(exc)) from None
+        created = _create_topics(settings)
         if created:
             err.print(f"created topics: {', '.join(created)}", highlight=False)
     from faust import Worker
@@ -60,13 +101,13 @@ def worker(
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
+        start_http_server(metrics_port, addr=metrics_host, registry=metrics.registry)
     Worker(faust_app, loglevel="WARNING").execute_from_commandline()
 
 
 @app.command(rich_help_panel=KAFKA)
 def emulate(
-    broker: Annotated[str | None, typer.Option(help="kafka://HOST:PORT (default: NETLOOP_BROKER)")] = None,
+    broker: BrokerOpt = None,
     scenario: ScenarioOpt = "demo",
     speed: Annotated[float, typer.Option(min=0.1, help="network ticks per second")] = 1.0,
 ) -> None:
@@ -76,16 +117,9 @@ def emulate(
     catching up and acting) until the process is stopped.
     """
     from streams.emulator import Emulator
-    from streams.kafka_io import BrokerError, bootstrap_servers
 
     sc = load_checked(scenario)
-    settings = read_settings()
-    if broker is not None:
-        settings = settings.model_copy(update={"broker": broker})
-    try:
-        bootstrap_servers(settings.broker)
-    except BrokerError as exc:
-        raise fail(str(exc)) from None
+    settings = _broker_settings(broker)
 
     async def go() -> None:
         emulator = Emulator(sc, settings, speed=speed)
