@@ -1,11 +1,13 @@
 # make run / make test / make bench: the venv is created on first use and refreshed
 # whenever pyproject.toml changes. Nothing else needs installing by hand.
+# make conformance: the official MCP conformance suite against a NetMCP tool server;
+# installs Node 22 and the suite from npm under .conformance/ on first use (not part of make test).
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.netloop-stamp
 ARGS   ?=
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint conformance clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,5 +27,8 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+conformance: $(STAMP)
+	$(PY) tests/conformance/run.py $(ARGS)
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .conformance

@@ -9,6 +9,7 @@ steps the network, never in a worker thread.
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,11 +21,13 @@ from netmcp.catalog import ROLES, SPECS
 from netmcp.constraints import CallCheck
 from netmcp.extension import NetMcpExtension
 from netmcp.gate import Gate, TokenCheck
+from netmcp.notices import ClientLogLevels
 from netmcp.port import NetworkPort
 from netmcp.tools_act import add_act_tools
 from netmcp.tools_read import add_read_tools
 
 SERVER_NAME = "netloop-network"
+_VERSION = importlib.metadata.version("netloop")
 _INSTRUCTIONS = {
     "ran": "Tools of a 5G radio access network: read cell KPIs and alarms; remediate cells "
            "(outage, congestion, interference, antenna tilt, handover).",
@@ -67,10 +70,12 @@ def build_server(network: NetworkPort, *, role: str = "all", server_id: str | No
     ext = NetMcpExtension({n: SPECS[n] for n in names}, server_id=sid, role=role,
                           gate=Gate(verifier=verifier, checks=checks), audit=audit)
     server = MCPServer(SERVER_NAME if role == "all" else sid, instructions=_INSTRUCTIONS[role],
-                       extensions=[ext] if netmcp else [])
+                       version=_VERSION, extensions=[ext] if netmcp else [])
     register = _registrar(server)
+    notices = ClientLogLevels()
+    notices.install(server)
     add_read_tools(register, network, names)
-    add_act_tools(register, network, names)
+    add_act_tools(register, network, names, notices)
     ext.bind(server.list_tools)
     return server
 

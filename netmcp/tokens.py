@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from mcp.server.auth.provider import AccessToken
 
 AUDIENCE = "netmcp"
 ALGORITHM = "EdDSA"
+_VERIFIED_CAPACITY = 4096
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "scope", "iat", "exp", "jti")
 
 Reason = Literal["malformed", "bad_signature", "wrong_issuer", "wrong_audience", "expired",
@@ -93,6 +95,9 @@ class TokenVerifier:
                  leeway_s: float = 30.0) -> None:
         self._keys = _keys_by_id(key)
         self.issuer, self.audience, self.clock, self.leeway_s = issuer, audience, clock, leeway_s
+        # Tokens whose signature verified, until they expire: an agent sends the same token with
+        # every call, and the signature check is most of a call's verification cost.
+        self._verified: OrderedDict[str, AccessToken] = OrderedDict()
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """The access ``token`` grants, or None when it is refused (the SDK's protocol)."""
@@ -111,15 +116,30 @@ class TokenVerifier:
             expired, or not yet valid. Every refusal is logged with the token's
             subject (never the token).
         """
+        known = self._verified.get(token)
+        if known is not None:
+            try:
+                self._check_time(known.claims or {})
+            except TokenRejected as refused:
+                del self._verified[token]
+                log.warning("token refused: client=%s reason=%s detail=%s", known.client_id,
+                            refused.reason, refused.detail)
+                raise
+            self._verified.move_to_end(token)
+            return known
         try:
             claims = self._decode(token)
         except TokenRejected as refused:
             log.warning("token refused: client=%s reason=%s detail=%s", _unverified_subject(token),
                         refused.reason, refused.detail)
             raise
-        return AccessToken(token=token, client_id=claims["sub"], subject=claims["sub"],
-                           scopes=str(claims["scope"]).split(), expires_at=int(claims["exp"]),
-                           claims=claims)
+        access = AccessToken(token=token, client_id=claims["sub"], subject=claims["sub"],
+                             scopes=str(claims["scope"]).split(), expires_at=int(claims["exp"]),
+                             claims=claims)
+        self._verified[token] = access
+        while len(self._verified) > _VERIFIED_CAPACITY:
+            self._verified.popitem(last=False)
+        return access
 
     def _decode(self, token: str) -> dict[str, Any]:
         key = self._key_for(token)

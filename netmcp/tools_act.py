@@ -19,6 +19,7 @@ from pydantic import Field
 from netmcp.catalog import SPECS
 from netmcp.constraints import fill_derived
 from netmcp.models import ActionOutcome, AmfId, CellId, LinkId, SmfId, UpfId
+from netmcp.notices import ClientLogLevels
 from netmcp.port import NetworkPort
 from netmcp.spec import META_TRACE
 
@@ -34,9 +35,10 @@ Register = Callable[[Callable[..., Any], ToolAnnotations], None]
 Num = float | None
 
 
-def add_act_tools(register: Register, network: NetworkPort, names: frozenset[str]) -> None:
-    """Register the remediation tools among ``names``."""
-    act = _Actuation(network)
+def add_act_tools(register: Register, network: NetworkPort, names: frozenset[str],
+                  notices: ClientLogLevels) -> None:
+    """Register the remediation tools among ``names``; each change is also a log notice to clients."""
+    act = _Actuation(network, notices)
     for fn in _act_tools(act):
         if fn.__name__ in names:
             register(fn, RESTART if fn.__name__ in RESTARTS else CHANGE)
@@ -45,10 +47,10 @@ def add_act_tools(register: Register, network: NetworkPort, names: frozenset[str
 class _Actuation:
     """Applies one remediation to the network and says what it applied."""
 
-    def __init__(self, network: NetworkPort) -> None:
-        self.network = network
+    def __init__(self, network: NetworkPort, notices: ClientLogLevels) -> None:
+        self.network, self.notices = network, notices
 
-    def __call__(self, tool: str, target: str, ctx: Context, **params: Any) -> ActionOutcome:
+    async def __call__(self, tool: str, target: str, ctx: Context, **params: Any) -> ActionOutcome:
         given = {k: v for k, v in params.items() if v is not None}
         fill_derived(SPECS[tool].derived, given)
         try:
@@ -56,15 +58,17 @@ class _Actuation:
         except KeyError:
             raise ToolError(f"target {target!r} is not an entity of this network") from None
         trace = (ctx.request_context.meta or {}).get(META_TRACE)
-        return ActionOutcome(tool=tool, target=target, applied=True, tick=self.network.tick,
-                             detail=f"{tool} applied to {target}", parameters=given,
-                             trace_id=trace if isinstance(trace, str) else None)
+        outcome = ActionOutcome(tool=tool, target=target, applied=True, tick=self.network.tick,
+                                detail=f"{tool} applied to {target}", parameters=given,
+                                trace_id=trace if isinstance(trace, str) else None)
+        await self.notices.notice(ctx.request_context.session, outcome.model_dump(mode="json"))
+        return outcome
 
 
 def _act_tools(act: _Actuation) -> list[Callable[..., Any]]:
     async def restart_cell(cell_id: CellId, ctx: Context) -> ActionOutcome:
         """Restart a cell that is down (clears a cell outage)."""
-        return act("restart_cell", cell_id, ctx)
+        return await act("restart_cell", cell_id, ctx)
 
     async def enable_load_balancing(
         cell_id: CellId, ctx: Context,
@@ -72,7 +76,7 @@ def _act_tools(act: _Actuation) -> list[Callable[..., Any]]:
         max_neighbours: Annotated[int | None, Field(description="neighbours that take users")] = None,
     ) -> ActionOutcome:
         """Offload users of a congested cell to its neighbours (mobility load balancing)."""
-        return act("enable_load_balancing", cell_id, ctx, offload_ratio=offload_ratio,
+        return await act("enable_load_balancing", cell_id, ctx, offload_ratio=offload_ratio,
                    max_neighbours=max_neighbours)
 
     async def retune_frequency(
@@ -81,7 +85,8 @@ def _act_tools(act: _Actuation) -> list[Callable[..., Any]]:
         bandwidth_mhz: Annotated[Num, Field(description="channel bandwidth, MHz")] = None,
     ) -> ActionOutcome:
         """Move a cell to a cleaner carrier to escape interference."""
-        return act("retune_frequency", cell_id, ctx, carrier_mhz=carrier_mhz, bandwidth_mhz=bandwidth_mhz)
+        return await act("retune_frequency", cell_id, ctx, carrier_mhz=carrier_mhz,
+                         bandwidth_mhz=bandwidth_mhz)
 
     async def set_antenna_tilt(
         cell_id: CellId, ctx: Context,
@@ -89,44 +94,44 @@ def _act_tools(act: _Actuation) -> list[Callable[..., Any]]:
         mechanical_tilt_deg: Annotated[Num, Field(description="mechanical downtilt, degrees")] = None,
     ) -> ActionOutcome:
         """Set a cell's electrical antenna tilt (fixes a misconfigured antenna)."""
-        return act("set_antenna_tilt", cell_id, ctx, tilt_deg=tilt_deg,
+        return await act("set_antenna_tilt", cell_id, ctx, tilt_deg=tilt_deg,
                    mechanical_tilt_deg=mechanical_tilt_deg)
 
     async def reset_neighbour_relations(cell_id: CellId, ctx: Context) -> ActionOutcome:
         """Rebuild a cell's neighbour relation table (fixes failing handovers)."""
-        return act("reset_neighbour_relations", cell_id, ctx)
+        return await act("reset_neighbour_relations", cell_id, ctx)
 
     async def scale_out_upf(
         upf_id: UpfId, ctx: Context,
         instances: Annotated[int, Field(description="user-plane instances to add")] = 1,
     ) -> ActionOutcome:
         """Add user-plane instances to an overloaded UPF."""
-        return act("scale_out_upf", upf_id, ctx, instances=instances)
+        return await act("scale_out_upf", upf_id, ctx, instances=instances)
 
     async def restart_amf(
         amf_id: AmfId, ctx: Context,
         drain_s: Annotated[int | None, Field(description="seconds to hand UEs to pool peers first")] = None,
     ) -> ActionOutcome:
         """Restart a degraded AMF (UEs re-register through its pool peers meanwhile)."""
-        return act("restart_amf", amf_id, ctx, drain_s=drain_s)
+        return await act("restart_amf", amf_id, ctx, drain_s=drain_s)
 
     async def restart_smf(
         smf_id: SmfId, ctx: Context,
         drain_s: Annotated[int | None, Field(description="seconds to move sessions to pool peers")] = None,
     ) -> ActionOutcome:
         """Restart an SMF whose session establishment is failing."""
-        return act("restart_smf", smf_id, ctx, drain_s=drain_s)
+        return await act("restart_smf", smf_id, ctx, drain_s=drain_s)
 
     async def reroute_link(
         link_id: LinkId, ctx: Context,
         max_utilization_ratio: Annotated[Num, Field(description="load cap on the alternative path")] = None,
     ) -> ActionOutcome:
         """Move traffic of a degraded backhaul link (latency and packet loss up) onto an alternative path."""
-        return act("reroute_link", link_id, ctx, max_utilization_ratio=max_utilization_ratio)
+        return await act("reroute_link", link_id, ctx, max_utilization_ratio=max_utilization_ratio)
 
     async def failover_link(link_id: LinkId, ctx: Context) -> ActionOutcome:
         """Switch a backhaul link that went down (loss of signal) over to its protection path."""
-        return act("failover_link", link_id, ctx)
+        return await act("failover_link", link_id, ctx)
 
     return [restart_cell, enable_load_balancing, retune_frequency, set_antenna_tilt,
             reset_neighbour_relations, scale_out_upf, restart_amf, restart_smf, reroute_link,

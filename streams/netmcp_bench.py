@@ -37,23 +37,23 @@ class CallStats:
     calls_per_s: float
 
 
-def netmcp_call_rates(calls: int = 400, concurrency: int = 8) -> dict[str, CallStats]:
-    """Stats for a plain MCP server and a NetMCP server, in alternating rounds."""
+def netmcp_call_rates(calls: int = 400, concurrency: int = 8, rounds: int = 3) -> dict[str, CallStats]:
+    """Stats for a plain MCP server and a NetMCP server: the median of alternating rounds."""
     authority = Authority()
     authority.add_client(ACTUATOR, _SECRET, [NETWORK_ACT])
     out: dict[str, list[CallStats]] = {"plain MCP": [], "NetMCP": []}
-    for _ in range(2):  # alternate, so drift of a shared machine hits both
+    for _ in range(rounds):  # alternate, so drift of a shared machine hits both
         for name in out:
             netmcp = name == "NetMCP"
             with _served(netmcp, authority) as url:
                 stats = asyncio.run(_measure(url, authority if netmcp else None, calls, concurrency))
                 out[name].append(stats)
-    return {name: _best(runs) for name, runs in out.items()}
+    return {name: _median(runs) for name, runs in out.items()}
 
 
-def _best(runs: list[CallStats]) -> CallStats:
-    return CallStats(min(r.p50_ms for r in runs), min(r.p99_ms for r in runs),
-                     max(r.calls_per_s for r in runs))
+def _median(runs: list[CallStats]) -> CallStats:
+    return CallStats(float(np.median([r.p50_ms for r in runs])), float(np.median([r.p99_ms for r in runs])),
+                     float(np.median([r.calls_per_s for r in runs])))
 
 
 async def _measure(url: str, authority: Authority | None, calls: int, concurrency: int) -> CallStats:

@@ -254,6 +254,27 @@ def test_an_expired_token_is_refused_as_expired() -> None:
     assert network.applied == []
 
 
+def test_a_token_that_was_accepted_is_refused_once_it_expires() -> None:
+    clock = Clock()
+    authority, server, network = secured(clock, (ACTUATOR, [NETWORK_ACT]))
+    grant = authority.issue(ACTUATOR, SECRET)
+
+    async def same() -> str:
+        return grant.access_token
+
+    async def body(c: NetMcpClient) -> tuple[Any, MCPError]:
+        first = await c.call("reroute_link", {"link_id": "link-0001"})
+        clock.now += grant.expires_in + 1
+        with pytest.raises(MCPError) as later:
+            await c.call("reroute_link", {"link_id": "link-0001"})
+        return first, later.value
+
+    first, later = run(server, body, token=same)
+    assert not first.is_error
+    assert later.error.code == UNAUTHORIZED and later.error.data["reason"] == "expired"
+    assert network.applied == [("reroute_link", "link-0001")]
+
+
 def test_a_token_without_the_tools_scope_is_refused_but_reads_stay_public() -> None:
     clock = Clock()
     authority, server, network = secured(clock, ("dashboard", [NETWORK_READ]))
@@ -346,3 +367,25 @@ def test_the_listing_puts_the_callers_most_used_tools_first() -> None:
     before, after = run(build_server(FakeNetwork()), body)
     assert before == sorted(before)
     assert after[:2] == ["get_link_status", "list_active_alarms"]
+
+
+# --- log notices ----------------------------------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore:The logging capability is deprecated")
+def test_a_client_that_sets_a_log_level_is_told_of_each_change_a_tool_makes() -> None:
+    messages: list[Any] = []
+
+    async def on_log(params: Any) -> None:
+        messages.append(params)
+
+    async def main() -> None:
+        async with Client(build_server(FakeNetwork()), mode="legacy", logging_callback=on_log) as c:
+            await c.call_tool("list_active_alarms", {})
+            await c.set_logging_level("notice")
+            await c.call_tool("reroute_link", {"link_id": "link-0001"})
+            await c.set_logging_level("error")
+            await c.call_tool("failover_link", {"link_id": "link-0001"})
+
+    asyncio.run(main())
+    notices = [(m.level, m.logger, m.data["tool"]) for m in messages]
+    assert notices == [("notice", "netloop.network", "reroute_link")]
