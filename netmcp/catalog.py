@@ -89,3 +89,15 @@ ROLES: dict[str, frozenset[str]] = {
     "all": frozenset(SPECS),
 }
 """Tool names per tool-server role."""
+
+SCOPES_OF_ROLE: dict[str, tuple[tuple[str, ...], str]] = {
+    "ran": (("ran", "cell", "radio", "gnb"),
+            "Radio access network: cells of the gNBs; restart, load balancing, retuning, antenna tilt, "
+            "neighbour relations; cell KPIs and alarms."),
+    "core": (("core", "transport", "upf", "smf", "amf", "link", "backhaul"),
+             "5G core (UPF, SMF, AMF) and backhaul links: scale out, restart, reroute, fail over; NF and "
+             "link status."),
+    "all": (("ran", "core", "transport", "cell", "upf", "smf", "amf", "link"),
+            "A whole 5G network: RAN cells, core NFs and backhaul links, read and remediate."),
+}
+"""Per role: the labels and the capability summary a tool server registers, and judges NF tools by."""

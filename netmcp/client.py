@@ -26,6 +26,7 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSI
 
 from netmcp import protocol as p
 from netmcp.context import ExecutionContext
+from netmcp.delegation import RegisterToolParams, RegisterToolRequest, RegisterToolResult
 from netmcp.search import ToolIndex
 from netmcp.spec import META_CONFIRMED, META_CONTEXT, META_TOKEN, META_TRACE, NETMCP, NETMCP_VERSION
 from schemas import ACTION_ID_META
@@ -115,12 +116,17 @@ class NetMcpClient:
             meta[META_CONTEXT] = context.meta()
         if confirmed:
             meta[META_CONFIRMED] = True
-        if self.token is not None and not isinstance(self.server, str):
-            meta[META_TOKEN] = f"Bearer {await self.token()}"
+        meta.update(await self._token_meta())
         result = await self.mcp.call_tool(tool, arguments or {}, meta=meta)
         if context is not None:
             context.record(tool, arguments or {}, result)
         return result
+
+    async def _token_meta(self) -> dict[str, Any]:
+        """The bearer token in ``_meta``, where no HTTP header carries it (stdio, in memory)."""
+        if self.token is None or isinstance(self.server, str):
+            return {}
+        return {META_TOKEN: f"Bearer {await self.token()}"}
 
     async def call_tool(self, name: str, arguments: dict[str, Any] | None = None, *,
                         meta: dict[str, Any] | None = None) -> CallToolResult:
@@ -132,12 +138,19 @@ class NetMcpClient:
     async def tools(self, *, compact: bool = True) -> list[p.ToolEntry]:
         """The server's tools with their NetMCP metadata, most-used first for this client."""
         if self.netmcp:
-            result = await self.mcp.session.send_request(
-                p.ListRequest(params=p.ListParams(compact=compact)), p.ToolsResult)
+            params = p.ListParams(compact=compact, _meta=await self._token_meta() or None)
+            result = await self.mcp.session.send_request(p.ListRequest(params=params), p.ToolsResult)
             return result.tools
         listing = (await self.mcp.list_tools()).tools
         return [p.ToolEntry(name=t.name, description=t.description or "", input_schema=t.input_schema,
                             netmcp={}) for t in listing]
+
+    async def register_tool(self, offer: RegisterToolParams) -> RegisterToolResult:
+        """Offer an NF's tool to the server (NetMCP only); the answer says whether it was accepted."""
+        if not self.netmcp:
+            raise RuntimeError("the server does not speak NetMCP: it cannot take NF tools")
+        params = offer.model_copy(update={"meta": await self._token_meta()})
+        return await self.mcp.session.send_request(RegisterToolRequest(params=params), RegisterToolResult)
 
     async def search(self, query: str, k: int = 5) -> list[p.ToolEntry]:
         """The ``k`` tools most relevant to ``query``: the server's search, or a local one."""

@@ -51,12 +51,15 @@ class NetMcpExtension(Extension):
         Where call records go.
     ledger_size
         Idempotency keys remembered (oldest forgotten first).
+    connect
+        Maps an NF's endpoint URL to what an MCP client connects to (tests: an in-memory server).
     """
 
     identifier = NETMCP
 
     def __init__(self, specs: Mapping[str, ToolSpec], *, server_id: str, role: str, gate: Gate,
-                 audit: AuditLog | None = None, ledger_size: int = 10_000) -> None:
+                 audit: AuditLog | None = None, ledger_size: int = 10_000,
+                 connect: Callable[[str], Any] | None = None) -> None:
         self.specs = dict(specs)
         self.server_id, self.role, self.gate = server_id, role, gate
         self.audit = audit if audit is not None else AuditLog()
@@ -64,11 +67,13 @@ class NetMcpExtension(Extension):
         self._ledger: OrderedDict[str, CallToolResult] = OrderedDict()
         self._inflight: dict[str, asyncio.Event] = {}
         self._defaults: dict[str, dict[str, Any]] = {}
+        self.connect = connect or (lambda url: url)
+        """How calls of NF-registered tools reach the NF's endpoint (the URL itself: streamable HTTP)."""
         self.api = Methods(self)
 
-    def bind(self, list_tools: Callable[[], Awaitable[list[Tool]]]) -> None:
-        """Give the extension the server's tool listing (for defaults, listings and search)."""
-        self.api.bind(list_tools)
+    def bind(self, list_tools: Callable[[], Awaitable[list[Tool]]], add_tool: Callable[..., Any]) -> None:
+        """Give the extension the server's tool listing and ``add_tool`` (for NF-registered tools)."""
+        self.api.bind(list_tools, add_tool)
 
     def settings(self) -> dict[str, Any]:
         return {"version": NETMCP_VERSION, "server_id": self.server_id, "role": self.role,

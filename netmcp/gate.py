@@ -97,6 +97,18 @@ class Gate:
                           f"not by {who.client_id}", "forbidden", {"reason": "agent"})
         return who
 
+    def require(self, scope: str, who: Caller | TokenRejected, what: str) -> Caller:
+        """The caller when its token has ``scope`` (or the server runs open); else raise :class:`Refused`."""
+        if self.verifier is None:
+            return who if isinstance(who, Caller) else ANONYMOUS
+        if isinstance(who, TokenRejected) or who is ANONYMOUS:
+            reason = who.reason if isinstance(who, TokenRejected) else "missing"
+            raise Refused(UNAUTHORIZED, f"{what} needs a valid bearer token ({reason})", "unauthorized",
+                          {"reason": reason})
+        if scope not in who.scopes:
+            raise Refused(FORBIDDEN, f"{what} needs scope {scope}", "forbidden", {"reason": "scope"})
+        return who
+
     def verify(self, spec: ToolSpec, args: Mapping[str, Any], who: Caller, confirmed: bool) -> Verdict:
         """The verdict on ``args``; raise :class:`Refused` for a refusal or an unconfirmed *confirm*."""
         verdict = verify(spec.constraints, args, self.checks, spec.name)

@@ -110,6 +110,16 @@ class ManagementClient:
         """The authority's public keys, for a :class:`~netmcp.tokens.TokenVerifier`."""
         return await self._call("GET", "/.well-known/jwks.json")
 
+    async def consents(self, admin_secret: str) -> list[dict[str, Any]]:
+        """The pending consent requests of third-party agents (a human answers them)."""
+        return list((await self._call("GET", "/consents", token=admin_secret))["consents"])
+
+    async def answer_consent(self, consent_id: str, approve: bool, admin_secret: str) -> str:
+        """Approve or deny a consent request; the redirect URL that tells the agent."""
+        verdict = "approve" if approve else "deny"
+        body = await self._call("POST", f"/consents/{consent_id}/{verdict}", token=admin_secret)
+        return str(body["redirect_to"])
+
     async def _call(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token is not None else None
         response = await self._http.request(method, path, headers=headers, **kwargs)

@@ -8,6 +8,7 @@ parameters the server derives hidden, so an agent sees a smaller interface.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,10 @@ from mcp.server.extension import MethodBinding
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, Tool
 
+from netmcp import delegation as d
 from netmcp import protocol as p
+from netmcp.auth import NETMCP_REGISTER
+from netmcp.catalog import SCOPES_OF_ROLE
 from netmcp.gate import Caller, bearer_of
 from netmcp.search import ToolIndex, UsageCounter
 from netmcp.spec import NETMCP, NETMCP_VERSION, ToolSpec
@@ -25,26 +29,30 @@ from netmcp.spec import NETMCP, NETMCP_VERSION, ToolSpec
 if TYPE_CHECKING:
     from netmcp.extension import NetMcpExtension
 
+log = logging.getLogger("netloop.netmcp")
+
 
 class Methods:
     """The extension's methods over a server's tools."""
 
-    names = (p.HELLO, p.LIST, p.SEARCH)
+    names = (p.HELLO, p.LIST, p.SEARCH, d.REGISTER)
 
     def __init__(self, ext: NetMcpExtension) -> None:
         self.ext = ext
         self.usage = UsageCounter()
         self._list_tools: Callable[[], Awaitable[list[Tool]]] | None = None
+        self._add_tool: Callable[..., Any] | None = None
         self._tools: dict[str, Tool] = {}
         self._index: ToolIndex | None = None
 
-    def bind(self, list_tools: Callable[[], Awaitable[list[Tool]]]) -> None:
-        self._list_tools = list_tools
+    def bind(self, list_tools: Callable[[], Awaitable[list[Tool]]], add_tool: Callable[..., Any]) -> None:
+        self._list_tools, self._add_tool = list_tools, add_tool
 
     def bindings(self) -> list[MethodBinding]:
         return [MethodBinding(p.HELLO, p.HelloParams, self.hello),
                 MethodBinding(p.LIST, p.ListParams, self.list),
-                MethodBinding(p.SEARCH, p.SearchParams, self.search)]
+                MethodBinding(p.SEARCH, p.SearchParams, self.search),
+                MethodBinding(d.REGISTER, d.RegisterToolParams, self.register)]
 
     def defaults(self, tool: str) -> dict[str, Any]:
         """The JSON-schema defaults of a tool's parameters (known once the tools were listed)."""
@@ -77,6 +85,23 @@ class Methods:
             self._index = ToolIndex([self._descriptor(t) for t in tools.values()])
         hits = self._index.search(params.query, k=params.k)
         return p.ToolsResult(tools=[self._entry(tools[name], True, score) for name, score in hits])
+
+    async def register(self, ctx: ServerRequestContext[Any, Any],
+                       params: d.RegisterToolParams) -> d.RegisterToolResult:
+        """An NF offers a tool; accepted when it fits the server's scope, then listed and forwarded."""
+        gate = self.ext.gate
+        gate.require(NETMCP_REGISTER, gate.identify(bearer_of(ctx, ctx.meta or {})), d.REGISTER)
+        labels, summary = SCOPES_OF_ROLE[self.ext.role]
+        accepted, reason = d.decide(params, labels, summary, set(await self.load()))
+        if accepted and self._add_tool is not None:
+            spec = d.spec_of(params)
+            self.ext.specs[spec.name] = spec
+            self._add_tool(d.forwarder(params, self.ext.connect), name=spec.name,
+                           description=params.description, annotations=d.ANNOTATIONS, meta=spec.meta())
+            self._tools, self._index = {}, None  # list again, with the new tool
+        log.info("NF tool %s from %s: %s (%s)", params.name, params.endpoint,
+                 "accepted" if accepted else "refused", reason)
+        return d.RegisterToolResult(accepted=accepted, reason=reason)
 
     def _caller(self, ctx: ServerRequestContext[Any, Any]) -> str:
         who = self.ext.gate.identify(bearer_of(ctx, ctx.meta or {}))

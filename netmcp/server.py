@@ -40,7 +40,8 @@ _INSTRUCTIONS = {
 
 def build_server(network: NetworkPort, *, role: str = "all", server_id: str | None = None,
                  verifier: TokenCheck | None = None, checks: Sequence[CallCheck] = (),
-                 audit: AuditLog | None = None, netmcp: bool = True) -> MCPServer:
+                 audit: AuditLog | None = None, netmcp: bool = True,
+                 nf_connect: Callable[[str], Any] | None = None) -> MCPServer:
     """An MCP server whose tools read and change ``network``.
 
     Parameters
@@ -55,6 +56,8 @@ def build_server(network: NetworkPort, *, role: str = "all", server_id: str | No
         Model-based verification hooks asked before a call reaches the network.
     audit
         Where the call records go (a fresh :class:`AuditLog` by default).
+    nf_connect
+        How forwarded calls of NF-registered tools reach the NF (default: its URL over HTTP).
     netmcp
         ``False`` leaves the NetMCP extension out: a plain MCP server with no
         verification, tokens or idempotency. Only the benchmark's baseline wants that.
@@ -68,7 +71,7 @@ def build_server(network: NetworkPort, *, role: str = "all", server_id: str | No
     sid = server_id or f"netloop-{role}"
     names = ROLES[role]
     ext = NetMcpExtension({n: SPECS[n] for n in names}, server_id=sid, role=role,
-                          gate=Gate(verifier=verifier, checks=checks), audit=audit)
+                          gate=Gate(verifier=verifier, checks=checks), audit=audit, connect=nf_connect)
     server = MCPServer(SERVER_NAME if role == "all" else sid, instructions=_INSTRUCTIONS[role],
                        version=_VERSION, extensions=[ext] if netmcp else [])
     register = _registrar(server)
@@ -76,7 +79,7 @@ def build_server(network: NetworkPort, *, role: str = "all", server_id: str | No
     notices.install(server)
     add_read_tools(register, network, names)
     add_act_tools(register, network, names, notices)
-    ext.bind(server.list_tools)
+    ext.bind(server.list_tools, server.add_tool)
     return server
 
 

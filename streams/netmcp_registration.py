@@ -18,7 +18,7 @@ import jwt
 
 from netmcp import SPECS, AuditLog
 from netmcp.auth import NETMCP_REGISTER
-from netmcp.catalog import ROLES
+from netmcp.catalog import ROLES, SCOPES_OF_ROLE
 from netmcp.management_client import ManagementClient, ManagementError
 from netmcp.registry import ServerRecord, ToolDescriptor
 from netmcp.tokens import TokenVerifier
@@ -27,13 +27,6 @@ if TYPE_CHECKING:
     from streams.serve import ToolServing
 
 log = logging.getLogger("netloop.serve")
-_SUMMARY = {
-    "ran": "Radio access network: cells of the gNBs; restart, load balancing, retuning, antenna tilt, "
-           "neighbour relations; cell KPIs and alarms.",
-    "core": "5G core (UPF, SMF, AMF) and backhaul links: scale out, restart, reroute, fail over; NF and "
-            "link status.",
-    "all": "A whole 5G network: RAN cells, core NFs and backhaul links, read and remediate.",
-}
 
 
 def server_record(serving: ToolServing, descriptions: dict[str, str]) -> ServerRecord:
@@ -43,9 +36,10 @@ def server_record(serving: ToolServing, descriptions: dict[str, str]) -> ServerR
                                  category=SPECS[n].category.value, domain=SPECS[n].domain.value)
                   for n in names)
     url = f"http://{serving.host}:{serving.port}/mcp"
+    labels, summary = SCOPES_OF_ROLE[serving.role]
     return ServerRecord(server_id=serving.server_id or f"netloop-{serving.role}", url=url,
                         vendor=serving.vendor, max_load=serving.max_load, service_area=serving.service_area,
-                        summary=_SUMMARY[serving.role], labels=(serving.role,), tools=tools)
+                        summary=summary, labels=labels, tools=tools)
 
 
 class Registration:

@@ -160,3 +160,48 @@ def test_a_managed_tool_server_takes_tokens_from_the_management_server_and_is_di
     assert code == UNAUTHORIZED
     assert tools == ["restart_cell"]
     assert outcome["applied"] is True and outcome["target"] == "cell-0001-1"
+
+
+def test_a_third_party_agent_gets_a_token_only_after_a_human_approves_it_with_the_cli(tmp_path: Path) -> None:
+    import base64
+    import hashlib
+    from urllib.parse import parse_qs, urlparse
+
+    import httpx
+    from typer.testing import CliRunner
+
+    from streams.cli import app
+
+    config = tmp_path / "management.yaml"
+    config.write_text(f"admin_secret: {ADMIN}\n")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    verifier = "v" * 64
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    redirect = "http://127.0.0.1:9/callback"
+    cli = ["--management", base, "--admin-secret", ADMIN]
+
+    with process("-c", CLI, "netmcp", "serve", "--role", "management", "--port", str(port),
+                 "--config", str(config)) as proc:
+        asyncio.run(wait_for_port(port, proc))
+        with httpx.Client(base_url=base) as http:
+            agent = http.post("/oauth/register", json={
+                "client_name": "ops-copilot", "redirect_uris": [redirect], "scope": "network:read"}).json()
+            asked = http.get("/oauth/authorize", params={
+                "response_type": "code", "client_id": agent["client_id"], "redirect_uri": redirect,
+                "scope": "network:read", "state": "s1", "code_challenge": challenge,
+                "code_challenge_method": "S256"}).json()
+            early = http.post("/oauth/token", data={
+                "grant_type": "client_credentials", "client_id": agent["client_id"],
+                "client_secret": agent["client_secret"]})
+            listed = CliRunner().invoke(app, ["netmcp", "consent", "list", *cli])
+            approved = CliRunner().invoke(app, ["netmcp", "consent", "approve", asked["consent_id"], *cli])
+            code = parse_qs(urlparse(approved.output.split("sent to ")[1].strip()).query)["code"][0]
+            grant = http.post("/oauth/token", data={
+                "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                "redirect_uri": redirect, "client_id": agent["client_id"],
+                "client_secret": agent["client_secret"]})
+    assert early.status_code in (400, 401)
+    assert listed.exit_code == 0 and "ops-copilot" in listed.output
+    assert approved.exit_code == 0, approved.output
+    assert grant.status_code == 200 and grant.json()["scope"] == "network:read"

@@ -14,6 +14,9 @@ from rich.table import Table
 
 from streams.cli.common import ScenarioOpt, err, fail, load_checked, netmcp_app
 
+consent_app = typer.Typer(help="Consent requests of third-party agents.", no_args_is_help=True)
+netmcp_app.add_typer(consent_app, name="consent")
+
 
 class Role(StrEnum):
     tool = "tool"
@@ -150,6 +153,67 @@ def call_cmd(
         raise typer.Exit(code=1)
 
 
+AdminOpt = Annotated[str, typer.Option(envvar="NETLOOP_ADMIN_SECRET", prompt=True, hide_input=True,
+                                       help="the management server's admin secret")]
+ManagementUrl = Annotated[str, typer.Option("--management", envvar="NETLOOP_MANAGEMENT_URL",
+                                            help="management server URL")]
+
+
+@consent_app.command("list")
+def consent_list(management: ManagementUrl = "http://127.0.0.1:8700", admin_secret: AdminOpt = "") -> None:
+    """Third-party agents waiting for a human to allow them a token."""
+    from netmcp.management_client import ManagementClient
+
+    async def go() -> list[dict[str, Any]]:
+        async with ManagementClient(management) as m:
+            return await m.consents(admin_secret)
+
+    table = Table(title="consent requests")
+    for col in ("id", "agent", "client id", "scopes", "asks"):
+        table.add_column(col)
+    for c in _management_run(go(), management):
+        table.add_row(c["consent_id"], c["agent_name"], c["client_id"], " ".join(c["scopes"]), c["text"])
+    Console().print(table)
+
+
+@consent_app.command("approve")
+def consent_approve(consent_id: str, management: ManagementUrl = "http://127.0.0.1:8700",
+                    admin_secret: AdminOpt = "") -> None:
+    """Allow an agent what it asked for: it gets a one-time code at its redirect URL."""
+    _answer(consent_id, True, management, admin_secret)
+
+
+@consent_app.command("deny")
+def consent_deny(consent_id: str, management: ManagementUrl = "http://127.0.0.1:8700",
+                 admin_secret: AdminOpt = "") -> None:
+    """Refuse an agent's request: it is told so at its redirect URL."""
+    _answer(consent_id, False, management, admin_secret)
+
+
+def _answer(consent_id: str, approve: bool, management: str, admin_secret: str) -> None:
+    from netmcp.management_client import ManagementClient
+
+    async def go() -> str:
+        async with ManagementClient(management) as m:
+            return await m.answer_consent(consent_id, approve, admin_secret)
+
+    redirect = _management_run(go(), management)
+    print(f"{'approved' if approve else 'denied'} {consent_id}; the agent is sent to {redirect}")
+
+
+def _management_run(coro: Any, url: str) -> Any:
+    import httpx
+
+    from netmcp.management_client import ManagementError
+
+    try:
+        return asyncio.run(coro)
+    except ManagementError as exc:
+        raise fail(f"{url}: {exc.error}: {exc}") from None
+    except (OSError, httpx.HTTPError) as exc:
+        raise fail(f"cannot reach {url}: {exc}") from None
+
+
 def _parse_args(pairs: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs:
@@ -179,10 +243,17 @@ def _token_source(management: str | None, client_id: str | None, secret: str | N
 
 def _run(coro: Any, url: str) -> Any:
     """Run a client coroutine; a refusal or an unreachable server is an error line, not a traceback."""
+    import httpx
     from mcp.shared.exceptions import MCPError
+
+    from netmcp.management_client import ManagementError
 
     try:
         return asyncio.run(coro)
+    except ManagementError as exc:
+        raise fail(f"management server refused: {exc.error}: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach the management server: {exc}") from None
     except MCPError as exc:
         raise fail(f"refused (code {exc.error.code}): {exc.error.message}") from None
     except BaseExceptionGroup as group:
