@@ -1,20 +1,32 @@
 """Online anomaly detection and root-cause analysis, on numpy arrays, without any transport.
 
-Detectors follow a batch protocol over N×K matrices (:class:`Detector`);
-thresholds are separate objects (:class:`ZThreshold`), combined by
-:class:`AnomalyFilter`. :func:`localize` ranks root causes on the topology;
-:class:`IncidentTracker` turns anomalies into incidents.
+Detectors follow a batch protocol over N×K matrices (:class:`Detector`):
+:class:`HoltBaseline` and :class:`RobustBaseline`; thresholds are separate
+objects (:class:`ZThreshold`), combined by :class:`AnomalyFilter`.
+:func:`localize` ranks root causes on the topology; :class:`IncidentTracker`
+turns anomalies into incidents. For outside data: :func:`score_series` runs
+the detectors on univariate series (scores in [0, 1]) and
+:func:`window_counts` scores flags against labelled windows;
+:func:`rank_root_causes` ranks the entities of a generic case (metrics,
+optionally a dependency graph), :func:`top_k_accuracy` and :func:`avg_at_k`
+score the rankings.
 """
 
 from detectors.base import Detector
 from detectors.baseline import HoltBaseline
+from detectors.changepoint import change_point
 from detectors.graph import TopologyGraph
 from detectors.incidents import IncidentTracker
 from detectors.localizer import Finding, Hypothesis, localize
+from detectors.rca import RootCauseRanking, avg_at_k, rank_root_causes, top_k_accuracy
+from detectors.robust import RobustBaseline
 from detectors.signatures import SIGNATURES, Signature
 from detectors.threshold import AnomalyFilter, ZThreshold
+from detectors.univariate import SERIES_DETECTORS, score_series, squash
+from detectors.windows import WindowCounts, window_counts, window_ids
 
 __all__ = [
+    "SERIES_DETECTORS",
     "SIGNATURES",
     "AnomalyFilter",
     "Detector",
@@ -22,8 +34,19 @@ __all__ = [
     "HoltBaseline",
     "Hypothesis",
     "IncidentTracker",
+    "RobustBaseline",
+    "RootCauseRanking",
     "Signature",
     "TopologyGraph",
+    "WindowCounts",
     "ZThreshold",
+    "avg_at_k",
+    "change_point",
     "localize",
+    "rank_root_causes",
+    "score_series",
+    "squash",
+    "top_k_accuracy",
+    "window_counts",
+    "window_ids",
 ]

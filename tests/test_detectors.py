@@ -1,8 +1,9 @@
-"""Detectors: a conformance suite for the baseline (bare or filtered), localization, incidents."""
+"""Detectors: a conformance suite for the baselines (bare or filtered), localization, incidents."""
 
 from __future__ import annotations
 
 import copy
+from functools import partial
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from detectors import (
     AnomalyFilter,
     HoltBaseline,
     IncidentTracker,
+    RobustBaseline,
     TopologyGraph,
     ZThreshold,
     localize,
@@ -35,8 +37,8 @@ def stream(T: int = 300, N: int = 4, seed: int = 0) -> np.ndarray:
 class Bare:
     """A bare baseline driven as a pipeline does: score a step, then learn it."""
 
-    def __init__(self) -> None:
-        self.detector = HoltBaseline(directions=DIRECTIONS, warmup=WARMUP)
+    def __init__(self, baseline=HoltBaseline) -> None:
+        self.detector = baseline(directions=DIRECTIONS, warmup=WARMUP)
 
     def step(self, X: np.ndarray) -> np.ndarray:
         scores = self.detector.score_many(X)
@@ -47,8 +49,8 @@ class Bare:
 class Filtered:
     """The baseline behind an AnomalyFilter."""
 
-    def __init__(self) -> None:
-        self.detector = HoltBaseline(directions=DIRECTIONS, warmup=WARMUP)
+    def __init__(self, baseline=HoltBaseline) -> None:
+        self.detector = baseline(directions=DIRECTIONS, warmup=WARMUP)
         self.filter = AnomalyFilter(
             detector=self.detector, threshold=ZThreshold(6.0), relearn_after=5
         )
@@ -57,7 +59,11 @@ class Filtered:
         return self.filter.step(X)[0]
 
 
-SUBJECTS = pytest.mark.parametrize("make", [Bare, Filtered], ids=["bare", "filtered"])
+SUBJECTS = pytest.mark.parametrize(
+    "make",
+    [Bare, Filtered, partial(Bare, RobustBaseline), partial(Filtered, RobustBaseline)],
+    ids=["bare", "filtered", "robust-bare", "robust-filtered"],
+)
 
 
 def run(subject, X: np.ndarray) -> np.ndarray:
@@ -111,7 +117,7 @@ def test_memory_stays_bounded_on_a_long_stream(make):
     shapes = state_shapes(subject)
     run(subject, X[10:])
     assert state_shapes(subject) == shapes
-    assert all(s in {(3, 3), (3,)} for s in shapes.values())
+    assert all(s[:2] == (3, 3) or s == (3,) for s in shapes.values())  # robust: + a fixed window axis
 
 
 @SUBJECTS

@@ -87,11 +87,25 @@ def evaluate(
                          typer.Argument(help="names or paths; default: all built-in")] = None,
     json_out: JsonOpt = None,
     no_act: Annotated[bool, typer.Option("--no-act", help="detect and plan, execute nothing")] = False,
+    nab: Annotated[Path | None, typer.Option(
+        help="NAB data folder (<category>/<file>.csv: timestamp,value) instead of scenarios")] = None,
+    labels: Annotated[Path | None, typer.Option(help="NAB combined_windows.json, with --nab")] = None,
+    out: Annotated[Path | None, typer.Option(help="results folder in NAB's layout, with --nab")] = None,
+    rca: Annotated[Path | None, typer.Option(
+        help="folder of root-cause cases: metrics.csv, truth.json, optional graph.json, meta.json")]
+    = None,
 ) -> None:
-    """Run scenarios fast, without the live view; one report row per scenario, plus totals."""
+    """Run scenarios fast, without the live view; one report row per scenario, plus totals.
+
+    With --nab or --rca: evaluate on outside data instead (see the README).
+    """
     from streams.runner import run_scenario
     from streams.view import report_table
 
+    if nab or labels or out or rca:
+        if no_act:
+            raise fail("--no-act goes with scenarios: --nab and --rca run no loop and call no tool")
+        return _evaluate_external(scenarios, nab=nab, labels=labels, out=out, rca=rca, json_out=json_out)
     loaded = [load_checked(s) for s in (scenarios or builtin_scenarios())]
     settings = read_settings()
     reports: list[RunReport] = []
@@ -103,6 +117,46 @@ def evaluate(
         write_json(json_out, [r.model_dump(mode="json") for r in reports])
     if json_out != "-":
         Console().print(report_table(reports))
+
+
+def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels: Path | None,
+                       out: Path | None, rca: Path | None, json_out: str | None) -> None:
+    from rich.markup import escape
+
+    from streams.external_data import ExternalDataError
+
+    if scenarios:
+        raise fail("give scenarios, or --nab/--rca, not both")
+    if (labels or out) and not nab:
+        raise fail("--labels and --out go with --nab")
+    if nab and not (labels and out):
+        raise fail("--nab needs --labels LABELS.json and --out RESULTS_DIR")
+    try:
+        payload = {**(_evaluate_nab(nab, labels, out, json_out) if nab and labels and out else {}),
+                   **(_evaluate_rca(rca, json_out) if rca else {})}
+    except ExternalDataError as exc:
+        raise fail(escape(str(exc))) from None
+    if json_out:
+        write_json(json_out, payload)
+
+
+def _evaluate_nab(data: Path, labels: Path, out: Path, json_out: str | None) -> dict:
+    from streams.evaluate_nab import load_nab, nab_report, nab_table, run_nab
+
+    z = read_settings().z_threshold
+    runs = run_nab(load_nab(data, labels), out, z_threshold=z)
+    if json_out != "-":
+        Console().print(nab_table(runs, z))
+    return {"nab": nab_report(runs, z)}
+
+
+def _evaluate_rca(cases: Path, json_out: str | None) -> dict:
+    from streams.evaluate_rca import load_cases, rca_report, rca_table, run_rca
+
+    results = run_rca(load_cases(cases))
+    if json_out != "-":
+        Console().print(rca_table(results))
+    return {"rca": rca_report(results)}
 
 
 @app.command("scenarios", rich_help_panel=LOOP)
