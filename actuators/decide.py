@@ -42,7 +42,7 @@ def plan(incident: Incident, policies: PolicyTable, *, act: bool = True) -> Plan
         why = f"acting is switched off: would call {rule.tool} on {cand.entity_id} ({evidence})"
         return Plan(DecisionRecord(decision=DecisionKind.HOLD, tool=rule.tool, explanation=why, **base),
                     None)
-    action = ActionRequest(action_id=f"{incident.incident_id}/{incident.attempt}",
+    action = ActionRequest(action_id=action_id(incident),
                            incident_id=incident.incident_id, tick=incident.tick, tool=rule.tool,
                            target=cand.entity_id, arguments=rule.call_arguments(cand.entity_id))
     why = (f"{cand.fault_type} on {cand.entity_id} explains {evidence} (confidence "
@@ -50,3 +50,16 @@ def plan(incident: Incident, policies: PolicyTable, *, act: bool = True) -> Plan
            f"{len(incident.candidates)}): calling {rule.tool}")
     return Plan(DecisionRecord(decision=DecisionKind.ACT, tool=rule.tool, explanation=why, **base),
                 action)
+
+
+def action_id(incident: Incident) -> str:
+    """The id of the action for ``incident``'s current attempt: the same whoever plans it.
+
+    >>> from schemas import Candidate
+    >>> c = Candidate(entity_id="upf-2", score=1.0, fault_type="upf_overload", explained=3)
+    >>> action_id(Incident(incident_id="INC-000340-upf-2", status="open", opened_tick=340, tick=352,
+    ...                    fault_type="upf_overload", confidence=0.9, candidates=[c, c], attempt=1,
+    ...                    symptoms=["upf-2"]))
+    'INC-000340-upf-2/1'
+    """
+    return f"{incident.incident_id}/{incident.attempt}"

@@ -12,11 +12,14 @@ once their anomalies have cleared.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from detectors.graph import TopologyGraph
 from detectors.localizer import Finding, Hypothesis, Pair, localize
-from schemas import AnomalyEvent, Candidate, Incident, IncidentStatus
+from schemas import KPIS_BY_KIND, AnomalyEvent, Candidate, Incident, IncidentStatus
+
+_ALL_KPIS = frozenset(k.name for kpis in KPIS_BY_KIND.values() for k in kpis)
 
 
 @dataclass
@@ -59,6 +62,29 @@ class IncidentTracker:
             del self._active[incident.incident_id]
         else:
             tracked.incident = incident
+
+    def restore(self, incidents: Iterable[Incident]) -> None:
+        """Take back incidents after a restart: the latest version of each, read from the log.
+
+        Call it once the anomalies seen before the restart went through :meth:`observe`.
+        Open and mitigating incidents are active again. An escalated one is only while its
+        entities are still anomalous: a quiet escalation would have been retired. The log
+        does not keep which (entity, KPI) pairs an incident explained, so a restored one
+        claims every KPI of its entities: findings there merge into it rather than open a
+        second incident for the same fault.
+        """
+        latest = max((t for kpis in self._last.values() for t, _ in kpis.values()), default=0)
+        for inc in incidents:
+            entities = {*inc.symptoms, inc.candidates[0].entity_id}
+            if inc.status is IncidentStatus.RESOLVED or (
+                    inc.status is IncidentStatus.ESCALATED
+                    and not any(self._persistent(e, latest) for e in entities)):
+                continue
+            self._active[inc.incident_id] = _Tracked(inc, {(e, k) for e in entities for k in _ALL_KPIS})
+
+    def _persistent(self, entity: str, tick: int) -> bool:
+        return any(t > tick - self.window and run >= self.persist
+                   for t, run in self._last.get(entity, {}).values())
 
     def active(self) -> list[Incident]:
         return [t.incident for t in self._active.values()]

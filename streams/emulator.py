@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import uvicorn
 from aiokafka import AIOKafkaProducer
 
-from netmcp import build_server
+from netmcp import AuditLog, build_server
 from schemas import TickMark, topics
 from simulator import Network, Scenario
 from streams.kafka_io import bootstrap_servers
@@ -27,10 +27,16 @@ log = logging.getLogger("netloop.emulator")
 
 
 class Emulator:
-    """Steps a scenario's network at ``speed`` ticks/s onto Kafka and serves its tools."""
+    """Steps a scenario's network at ``speed`` ticks/s onto Kafka and serves its tools.
 
-    def __init__(self, scenario: Scenario, settings: Settings, *, speed: float) -> None:
+    Every tool call is recorded in ``audit`` (a fresh :class:`~netmcp.AuditLog` by
+    default): the action id, and whether the call was executed or replayed from the ledger.
+    """
+
+    def __init__(self, scenario: Scenario, settings: Settings, *, speed: float,
+                 audit: AuditLog | None = None) -> None:
         self.scenario, self.settings, self.speed = scenario, settings, speed
+        self.audit = audit if audit is not None else AuditLog()
         self.network = Network.from_scenario(scenario)
         self.tools_ready = asyncio.Event()
         self._server: uvicorn.Server | None = None
@@ -39,7 +45,7 @@ class Emulator:
         """Serve the NetMCP tools at ``settings.mcp_url`` until :meth:`stop_tools`."""
         url = urlparse(self.settings.mcp_url)
         host, port = url.hostname or "127.0.0.1", url.port or 8765
-        app = build_server(self.network).streamable_http_app(host=host,
+        app = build_server(self.network, audit=self.audit).streamable_http_app(host=host,
                                                              streamable_http_path=url.path or "/mcp")
         self._server = server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning"))

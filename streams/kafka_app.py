@@ -7,12 +7,19 @@ offset), and sends what the stage returns. Tick closing travels as
 telemetry partition into ``netloop.anomalies``; localize and verify close a
 tick once they hold the marks of every telemetry partition.
 
+Before the agents handle their first record, the worker rebuilds its stages'
+state from the log (:mod:`streams.kafka_recovery`), so a restarted worker goes
+on with the incidents, baselines and evidence of the one it replaces. Offsets
+are committed only after a record's outputs are flushed (faust flushes the
+producer before each commit): at least once.
+
 Every ``lag_interval`` seconds a timer publishes each stage's consumer lag
 (see :func:`consumer_lag`) to ``netloop_consumer_lag_records``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import defaultdict
@@ -28,11 +35,11 @@ from actuators import Executor
 from schemas import TickMark, topics
 from streams.bus import Message
 from streams.embedded import detector_warmup, load_policies, loop_stages
+from streams.kafka_recovery import MARK, Recovered, recover
 from streams.metrics import LagKey, LoopMetrics
 from streams.pipeline import Out, Stage, handle_safely
 from streams.settings import Settings
 
-MARK = b'"tick_closed"'
 TP = tuple[str, int]  # (topic, partition)
 
 log = logging.getLogger("netloop.kafka")
@@ -53,6 +60,10 @@ class _TickClock:
     def __init__(self) -> None:
         self._seen: dict[int, set[int]] = defaultdict(set)
         self._closed = -1
+
+    def resume_after(self, tick: int) -> None:
+        """Ticks up to ``tick`` were closed before a restart: their marks come back, and are ignored."""
+        self._closed = max(self._closed, tick)
 
     def mark(self, mark: TickMark) -> list[int]:
         if mark.tick_closed <= self._closed:
@@ -115,13 +126,14 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
 
     stages = loop_stages(settings, load_policies(settings), warmup=detector_warmup(warmup_ticks),
                          act=executor is not None, executor=executor, on_rows=rows, extra=hooks.extra)
+    stages = [s for s in stages if only is None or s.name in only]
+    startup = _Startup(settings, app, stages)
     progress: dict[LagKey, int] = {}
     readers: dict[str, list[str]] = defaultdict(list)
     for stage in stages:
-        if only is None or stage.name in only:
-            _add_agent(app, stage, out, metrics, hooks, progress)
-            for t in stage.topics:
-                readers[t].append(stage.name)
+        _add_agent(app, stage, out, metrics, hooks, progress, startup)
+        for t in stage.topics:
+            readers[t].append(stage.name)
     _add_lag_timer(app, readers, progress, metrics, lag_interval)
     return app
 
@@ -131,8 +143,21 @@ def _raw_topic(app: faust.App, *names: str) -> faust.TopicT:
                      value_serializer="raw")
 
 
+class _Startup:
+    """Recovers the stages' state once, for whichever agent starts first; the others wait for it."""
+
+    def __init__(self, settings: Settings, app: faust.App, stages: list[Stage]) -> None:
+        self._settings, self._app, self._stages = settings, app, stages
+        self._task: asyncio.Task[Recovered] | None = None
+
+    async def recovered(self) -> Recovered:
+        if self._task is None:
+            self._task = asyncio.ensure_future(recover(self._settings, self._app.conf.id, self._stages))
+        return await asyncio.shield(self._task)
+
+
 def _add_agent(app: faust.App, stage: Stage, out: dict[str, faust.TopicT], metrics: LoopMetrics,
-               hooks: KafkaHooks, progress: dict[LagKey, int]) -> None:
+               hooks: KafkaHooks, progress: dict[LagKey, int], startup: _Startup) -> None:
     clock = _TickClock()
     channel = _raw_topic(app, *stage.topics)
     records_in, processing = metrics.records_in.labels(stage.name), metrics.processing.labels(stage.name)
@@ -144,6 +169,7 @@ def _add_agent(app: faust.App, stage: Stage, out: dict[str, faust.TopicT], metri
             metrics.observe_output(stage.name, record)
 
     async def agent(stream: faust.StreamT) -> None:
+        clock.resume_after((await startup.recovered()).watermark)
         async for event in stream.events():
             m = event.message
             msg = Message(m.topic, m.key.decode("utf-8", "replace") if m.key else None,

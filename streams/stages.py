@@ -4,11 +4,16 @@ Each stage has a stable ``name`` (used in logs, metric labels and consumer
 group ids), the ``topics`` it reads, ``handle(topic, value)`` for one record
 and ``on_tick(tick)`` for time-driven work. Both return ``(topic, key, record)``
 triples; the runtime publishes them. Logic lives in ``detectors/`` and ``actuators/``.
+
+Stages with state also take it back when a Kafka worker restarts
+(:mod:`streams.kafka_recovery`): ``replay(msg)`` learns from an input record handled
+before the restart and produces nothing; ``restore(incidents)`` takes the latest
+version of each incident in the log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +73,11 @@ class DetectStage:
     async def on_tick(self, tick: int) -> list[Out]:
         return []
 
+    def replay(self, msg: Message) -> None:
+        """Learn from a frame scored before a restart: the baselines go on where they were."""
+        batch = decode_telemetry(msg.value)
+        self._filter(batch).step(batch.values)
+
     def _filter(self, batch: Batch) -> AnomalyFilter:
         key = (batch.shard, batch.kind)
         known = self._filters.get(key)
@@ -118,6 +128,16 @@ class LocalizeStage:
     async def on_tick(self, tick: int) -> list[Out]:
         return [(topics.INCIDENTS, i.incident_id, i) for i in self.tracker.close_tick(tick)]
 
+    def replay(self, msg: Message) -> None:
+        """The topology, and the anomalies seen before a restart (evidence for the next ticks)."""
+        if msg.topic == topics.TOPOLOGY:
+            self.graph.add(TopologyEntity.decode(msg.value))
+        elif msg.topic == topics.ANOMALIES:
+            self.tracker.observe(AnomalyEvent.decode(msg.value))
+
+    def restore(self, incidents: Sequence[Incident]) -> None:
+        self.tracker.restore(incidents)
+
 
 class DecideStage:
     """Open incidents → a decision record each, and an action when the policy says act."""
@@ -143,6 +163,14 @@ class DecideStage:
 
     async def on_tick(self, tick: int) -> list[Out]:
         return []
+
+    def restore(self, incidents: Sequence[Incident]) -> None:
+        """Every attempt the log has moved past was decided; an open attempt may not have been,
+        and is decided again if its record comes back (same action id: the tool acts once)."""
+        for inc in incidents:
+            self._decided.update((inc.incident_id, a) for a in range(inc.attempt))
+            if inc.status is not IncidentStatus.OPEN:
+                self._decided.add((inc.incident_id, inc.attempt))
 
 
 class ActStage:
@@ -172,6 +200,16 @@ class VerifyStage:
 
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier
+        self._last_anomaly: dict[str, int] = {}  # filled by replay, read by restore
+
+    def replay(self, msg: Message) -> None:
+        """Anomalies seen before a restart: when each entity was last anomalous."""
+        event = AnomalyEvent.decode(msg.value)
+        self._last_anomaly[event.entity_id] = max(event.tick, self._last_anomaly.get(event.entity_id, -1))
+
+    def restore(self, incidents: Sequence[Incident]) -> None:
+        self.verifier.restore(incidents, self._last_anomaly)
+        self._last_anomaly = {}
 
     async def handle(self, msg: Message) -> list[Out]:
         topic, value = msg.topic, msg.value

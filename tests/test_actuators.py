@@ -416,3 +416,30 @@ def test_results_and_decisions_of_untracked_incidents_are_ignored() -> None:
     record = DecisionRecord(incident_id="INC-1", tick=11, stage="decide",
                             decision=DecisionKind.ESCALATE, explanation="needs a human")
     assert v.decided(record) is None
+
+
+def test_a_result_delivered_again_or_for_an_earlier_attempt_changes_nothing() -> None:
+    v = verifier()
+    inc = link_incident(tick=10)
+    v.track(inc)
+    assert v.acted(result_of(inc, tick=12)).status is IncidentStatus.MITIGATING
+    assert v.acted(result_of(inc, tick=12)) is None  # the same result, re-delivered
+    anomalies(v, "cell-0003-1", range(10, 25))
+    (retry,) = v.on_tick(24)
+    v.track(retry)
+    assert v.acted(result_of(inc, tick=25)) is None  # attempt 0's result, late
+    assert v.acted(result_of(retry, tick=25)).status is IncidentStatus.MITIGATING
+
+
+def test_after_a_restart_a_mitigating_incident_is_judged_from_its_action_tick() -> None:
+    v = verifier()
+    mitigating = link_incident(tick=10).model_copy(update={"status": IncidentStatus.MITIGATING, "tick": 12,
+                                                          "reason": "reroute_link on link-0003"})
+    closed = link_incident(tick=5, incident_id="INC-0").model_copy(
+        update={"status": IncidentStatus.RESOLVED})
+    v.restore([mitigating, closed], {"cell-0003-1": 13})
+    v.track(closed.model_copy(update={"status": IncidentStatus.OPEN}))  # an old version, re-delivered
+    assert v.on_tick(16) == []  # anomalous until 13: four quiet ticks end at 17
+    (done,) = v.on_tick(17)
+    assert (done.incident_id, done.status) == ("INC-1", IncidentStatus.RESOLVED)
+    assert v.on_tick(40) == []  # INC-0 was closed before the restart and stays closed
