@@ -42,18 +42,30 @@ class Emulator:
         self._server: uvicorn.Server | None = None
 
     async def serve_tools(self) -> None:
-        """Serve the NetMCP tools at ``settings.mcp_url`` until :meth:`stop_tools`."""
-        url = urlparse(self.settings.mcp_url)
+        """Serve the NetMCP tools at ``settings.mcp_url`` until :meth:`stop_tools`.
+
+        With ``settings.management_url``, the tool server verifies the management server's
+        tokens, registers there (as ``emulator``, at ``mcp_url``) and reports its load.
+        """
+        from streams.serve import ToolServing, managed
+
+        s = self.settings
+        url = urlparse(s.mcp_url)
         host, port = url.hostname or "127.0.0.1", url.port or 8765
-        app = build_server(self.network, audit=self.audit).streamable_http_app(host=host,
-                                                             streamable_http_path=url.path or "/mcp")
-        self._server = server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning"))
-        serving = asyncio.create_task(server.serve())
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.01)
-        self.tools_ready.set()
-        await serving
+        serving = ToolServing(server_id="emulator", host=host, port=port, management_url=s.management_url,
+                              client_id=s.client_id, client_secret=s.client_secret,
+                              service_area=(s.service_area,))
+        async with managed(serving, self.audit) as (verifier, register):
+            mcp = build_server(self.network, verifier=verifier, audit=self.audit)
+            await register(mcp)
+            app = mcp.streamable_http_app(host=host, streamable_http_path=url.path or "/mcp")
+            self._server = server = uvicorn.Server(
+                uvicorn.Config(app, host=host, port=port, log_level="warning"))
+            serving_task = asyncio.create_task(server.serve())
+            while not server.started and not serving_task.done():
+                await asyncio.sleep(0.01)
+            self.tools_ready.set()
+            await serving_task
 
     def stop_tools(self) -> None:
         """Ask the tool server to finish its requests and stop."""

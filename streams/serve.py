@@ -47,7 +47,7 @@ async def serve_network(scenario: Scenario, *, port: int, speed: float, host: st
     network = Network.from_scenario(scenario)
     network.step()
     audit = AuditLog(capacity=1000)
-    async with _managed(serving, audit) as (verifier, register):
+    async with managed(serving, audit) as (verifier, register):
         server = build_server(network, role=serving.role, server_id=serving.server_id, verifier=verifier,
                               audit=audit)
         await register(server)
@@ -67,7 +67,7 @@ async def serve_network_stdio(scenario: Scenario, *, speed: float, serving: Tool
     network = Network.from_scenario(scenario)
     network.step()
     audit = AuditLog(capacity=1000)
-    async with _managed(serving, audit) as (verifier, register):
+    async with managed(serving, audit) as (verifier, register):
         server: MCPServer = build_server(network, role=serving.role, server_id=serving.server_id,
                                          verifier=verifier, audit=audit)
         await register(server)
@@ -79,7 +79,7 @@ async def serve_network_stdio(scenario: Scenario, *, speed: float, serving: Tool
 
 
 @contextlib.asynccontextmanager
-async def _managed(serving: ToolServing, audit: AuditLog):  # type: ignore[no-untyped-def]
+async def managed(serving: ToolServing, audit: AuditLog):  # type: ignore[no-untyped-def]
     """``(verifier, register)``: none and a no-op without a management server; with one, its
     verifier and a coroutine that registers the built server (deregistered on the way out)."""
     if serving.management_url is None:

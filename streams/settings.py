@@ -24,5 +24,17 @@ class Settings(BaseSettings):
     mcp_url: str = Field(default="http://127.0.0.1:8765/mcp",
                          description="NetMCP tool server the act stage calls")
     app_id: str = Field(default="netloop", description="faust app id: prefix of consumer groups")
+    management_url: str | None = Field(
+        default=None, description="NetMCP management server: the emulator registers its tool server "
+                                  "there, and the act stage discovers tools and gets tokens there")
+    client_id: str | None = Field(default=None, description="this process's client at the management server")
+    client_secret: str | None = Field(default=None, description="its secret (client-credentials grant)")
+    service_area: str = Field(default="default", description="NetMCP service area of the network")
     fetch_max_wait_ms: int = Field(default=1500, ge=1,
                                    description="longest a worker's fetch waits for data (faust's 1500)")
+
+    def management_problem(self) -> str | None:
+        """What is missing for the management server to be used, or None when nothing is."""
+        if self.management_url is not None and (self.client_id is None or self.client_secret is None):
+            return "NETLOOP_MANAGEMENT_URL needs NETLOOP_CLIENT_ID and NETLOOP_CLIENT_SECRET"
+        return None

@@ -89,6 +89,8 @@ def worker(
     if broker is not None:
         os.environ["NETLOOP_BROKER"] = broker  # read once, by the settings streams.app builds
     settings = _broker_settings(None)
+    if problem := settings.management_problem():
+        raise fail(problem)
     if create_topics:
         created = _create_topics(settings)
         if created:
@@ -120,6 +122,8 @@ def emulate(
 
     sc = load_checked(scenario)
     settings = _broker_settings(broker)
+    if problem := settings.management_problem():
+        raise fail(problem)
 
     async def go() -> None:
         emulator = Emulator(sc, settings, speed=speed)
