@@ -1,19 +1,29 @@
-"""Verification: watch an incident's KPIs after acting; resolve, try the next candidate, or escalate."""
+"""Verification: watch KPIs after acting; resolve, or roll back and try the next candidate, or escalate.
+
+The verifier judges incidents; what it decides besides status changes — the
+decision records of resolutions, rollbacks and escalations, and the rollback
+requests for the act stage — waits in :meth:`Verifier.drain`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from schemas import (
+    ActionRequest,
     ActionResult,
     AnomalyEvent,
     DecisionKind,
     DecisionRecord,
     Incident,
     IncidentStatus,
+    Record,
+    ToolCall,
+    TwinPrediction,
 )
 
 STAGE = "verify"
+_CLOSES = {DecisionKind.ESCALATE, DecisionKind.DENY, DecisionKind.BLOCK}
 
 
 @dataclass
@@ -23,6 +33,9 @@ class _Watch:
     last_anomaly: int
     acted_tick: int | None = None
     action: str = ""
+    action_id: str | None = None
+    compensation: list[ToolCall] = field(default_factory=list)
+    twin: TwinPrediction | None = None
 
 
 class Verifier:
@@ -30,14 +43,17 @@ class Verifier:
 
     An incident whose entities show no anomaly for ``recovery_ticks`` is
     resolved. One that was acted on and has not recovered ``verify_ticks``
-    after the action moves on to its next root-cause candidate, up to
-    ``max_attempts``; then it is escalated to a human.
+    after the action has the action rolled back (if its workflow is
+    reversible) and moves on to its next root-cause candidate, up to
+    ``max_attempts``; then it is escalated to a human. A twin veto moves on
+    to the next candidate too; a denial or a guard's refusal escalates.
     """
 
     def __init__(self, *, recovery_ticks: int = 4, verify_ticks: int = 12, max_attempts: int = 2) -> None:
         self.recovery_ticks, self.verify_ticks = recovery_ticks, verify_ticks
         self.max_attempts = max_attempts
         self._watch: dict[str, _Watch] = {}
+        self._out: list[Record] = []
 
     def track(self, incident: Incident) -> None:
         """Start (or keep) watching an open incident."""
@@ -56,24 +72,35 @@ class Verifier:
                 w.last_anomaly = max(w.last_anomaly, event.tick)
 
     def acted(self, result: ActionResult) -> Incident | None:
-        """Note an executed action; the incident is now mitigating (or escalated if it failed)."""
+        """Note an executed workflow; the incident is now mitigating (or escalated if it failed)."""
         w = self._watch.get(result.incident_id)
-        if w is None:
-            return None
+        if w is None or result.action_id != f"{w.incident.incident_id}/{w.incident.attempt}":
+            return None  # a rollback's result, or one of an earlier attempt
         if not result.ok:
+            undone = " (its changes were rolled back)" if result.rolled_back else ""
             return self._close(w, IncidentStatus.ESCALATED, result.tick,
-                               f"{result.tool} on {result.target} failed: {result.detail}")
+                               f"{result.tool} on {result.target} failed{undone}: {result.detail}")
         w.acted_tick, w.action = result.tick, f"{result.tool} on {result.target}"
+        w.action_id, w.compensation = result.action_id, list(result.compensation)
         w.incident = w.incident.model_copy(update={"status": IncidentStatus.MITIGATING,
                                                    "tick": result.tick, "reason": w.action})
         return w.incident
 
     def decided(self, record: DecisionRecord) -> Incident | None:
-        """An escalation decided upstream closes the incident as escalated."""
+        """Decisions upstream: an escalation, denial or guard refusal closes the incident as
+        escalated; a twin veto moves on to the next candidate; an act decision's twin
+        prediction is kept to compare with the outcome."""
         w = self._watch.get(record.incident_id)
-        if w is None or record.decision is not DecisionKind.ESCALATE:
+        if w is None:
             return None
-        return self._close(w, IncidentStatus.ESCALATED, record.tick, record.explanation)
+        if record.decision is DecisionKind.ACT:
+            w.twin = record.twin
+            return None
+        if record.decision is DecisionKind.VETO:
+            return self._next(w, record.tick, f"the twin vetoed {record.tool} on {record.target}")
+        if record.decision in _CLOSES:
+            return self._close(w, IncidentStatus.ESCALATED, record.tick, record.explanation, quiet=True)
+        return None
 
     def on_tick(self, tick: int) -> list[Incident]:
         """Status changes at the end of ``tick``: resolved, retried or escalated incidents."""
@@ -84,25 +111,63 @@ class Verifier:
                 changes.append(change)
         return changes
 
+    def drain(self) -> list[Record]:
+        """Decision records and rollback requests decided since the last call."""
+        out, self._out = self._out, []
+        return out
+
     def _judge(self, w: _Watch, tick: int) -> Incident | None:
         if tick - w.last_anomaly >= self.recovery_ticks:
-            how = f"after {w.action}" if w.action else "without action"
+            how = f"after {w.action} (applied at tick {w.acted_tick})" if w.action else "without action"
             return self._close(w, IncidentStatus.RESOLVED, tick,
-                               f"KPIs back to baseline for {self.recovery_ticks} ticks {how}")
+                               f"KPIs of {len(w.entities)} entities back to baseline for "
+                               f"{self.recovery_ticks} ticks {how}; resolved at tick {tick}")
         if w.acted_tick is None or tick - w.acted_tick < self.verify_ticks:
             return None
+        self._rollback(w, tick)
+        return self._next(w, tick, f"no recovery {self.verify_ticks} ticks after {w.action}")
+
+    def _rollback(self, w: _Watch, tick: int) -> None:
+        inc, what = w.incident, w.action
+        came_true = None if w.twin is None else not w.twin.improves
+        if not w.compensation:
+            return
+        self._out.append(ActionRequest(
+            action_id=f"{w.action_id}#rollback", incident_id=inc.incident_id, tick=tick,
+            tool=w.compensation[-1].tool, target=w.compensation[-1].target,
+            arguments=w.compensation[-1].arguments, rollback=w.compensation))
+        self._record(w, DecisionKind.ROLLBACK, tick, f"no recovery {self.verify_ticks} ticks after {what}: "
+                     f"rolling it back with {', '.join(c.tool for c in w.compensation)}",
+                     outcome="not recovered; rolled back", came_true=came_true)
+        w.compensation = []
+
+    def _next(self, w: _Watch, tick: int, why: str) -> Incident:
         inc = w.incident
         nxt = inc.attempt + 1
         if nxt < min(len(inc.candidates), self.max_attempts):
-            reason = (f"no recovery {self.verify_ticks} ticks after {w.action}; "
-                      f"trying candidate {nxt + 1}: {inc.candidates[nxt].entity_id}")
-            w.acted_tick, w.action = None, ""
+            reason = f"{why}; trying candidate {nxt + 1}: {inc.candidates[nxt].entity_id}"
+            w.acted_tick, w.action, w.action_id, w.twin = None, "", None, None
             w.incident = inc.model_copy(update={"status": IncidentStatus.OPEN, "attempt": nxt,
                                                 "tick": tick, "reason": reason})
             return w.incident
-        return self._close(w, IncidentStatus.ESCALATED, tick,
-                           f"no recovery {self.verify_ticks} ticks after {w.action}; needs a human")
+        return self._close(w, IncidentStatus.ESCALATED, tick, f"{why}; needs a human")
 
-    def _close(self, w: _Watch, status: IncidentStatus, tick: int, reason: str) -> Incident:
+    def _close(self, w: _Watch, status: IncidentStatus, tick: int, reason: str, *,
+               quiet: bool = False) -> Incident:
         del self._watch[w.incident.incident_id]
-        return w.incident.model_copy(update={"status": status, "tick": tick, "reason": reason})
+        closed = w.incident.model_copy(update={"status": status, "tick": tick, "reason": reason})
+        if not quiet:  # an upstream decision that closes the incident already has its record
+            resolved = status is IncidentStatus.RESOLVED
+            came_true = None if w.twin is None or not w.action else w.twin.improves == resolved
+            self._record(w, DecisionKind.RESOLVE if resolved else DecisionKind.ESCALATE, tick, reason,
+                         outcome="recovered" if resolved else "escalated", came_true=came_true)
+        return closed
+
+    def _record(self, w: _Watch, kind: DecisionKind, tick: int, why: str, *, outcome: str,
+                came_true: bool | None) -> None:
+        inc = w.incident
+        cand = inc.candidates[inc.attempt]
+        self._out.append(DecisionRecord(
+            incident_id=inc.incident_id, tick=tick, stage=STAGE, decision=kind, fault_type=cand.fault_type,
+            target=cand.entity_id, confidence=inc.confidence, explanation=why, action_id=w.action_id,
+            twin=w.twin if w.action else None, twin_came_true=came_true, outcome=outcome))

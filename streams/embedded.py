@@ -7,9 +7,20 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from actuators import Executor, PolicyTable, Verifier
+from actuators import (
+    ApprovalBook,
+    Decider,
+    Executor,
+    GuardConfig,
+    Guards,
+    PolicyTable,
+    Twin,
+    Verifier,
+    WorkflowEngine,
+)
+from netmcp import ExecutionContext
 from schemas import topics
-from simulator import Network, Scenario
+from simulator import Network, NetworkTwin, Scenario
 from streams.bus import EmbeddedBus
 from streams.metrics import LoopMetrics
 from streams.netmcp_runtime import NetMcpRuntime
@@ -50,19 +61,45 @@ def load_policies(settings: Settings) -> PolicyTable:
 
 def loop_stages(settings: Settings, policies: PolicyTable, *, warmup: int, act: bool,
                 executor: Executor | None, on_rows: Callable[[int], None] | None,
-                extra: list[Stage]) -> list[Stage]:
+                extra: list[Stage], twin: Twin | None = None,
+                approvals: ApprovalBook | None = None) -> list[Stage]:
     """The stages of the loop in order; without an executor there is no act stage."""
     s = settings
     stages: list[Stage] = [
         DetectStage(DetectorConfig(threshold=s.z_threshold, warmup=warmup), on_rows=on_rows),
         LocalizeStage(),
-        DecideStage(policies, act=act and executor is not None),
+        DecideStage(decider(settings, policies, act=act and executor is not None, twin=twin,
+                            approvals=approvals)),
     ]
     if executor is not None:
-        stages.append(ActStage(executor))
+        stages.append(ActStage(workflow_engine(executor, policies)))
     stages.append(VerifyStage(Verifier(recovery_ticks=s.recovery_ticks, verify_ticks=s.verify_ticks,
                                        max_attempts=s.max_attempts)))
     return stages + extra
+
+
+def decider(settings: Settings, policies: PolicyTable, *, act: bool, twin: Twin | None,
+            approvals: ApprovalBook | None) -> Decider:
+    """The decide step with the guards, twin and approval gate the settings ask for."""
+    s = settings
+    guards = Guards(GuardConfig(window_ticks=s.guard_window_ticks, per_entity=s.guard_per_entity,
+                                per_tool=s.guard_per_tool, blast_radius=s.guard_blast_radius))
+    book = approvals or approval_book(settings)
+    return Decider(policies, act=act, guards=guards, approvals=book, twin=twin, twin_below=s.twin_below,
+                   twin_horizon=s.twin_horizon, approval_below=s.approval_below)
+
+
+def approval_book(settings: Settings) -> ApprovalBook:
+    """Pending approvals; unanswered ones become the settings' unattended default after the timeout."""
+    s = settings
+    return ApprovalBook(timeout_ticks=s.approval_timeout_ticks, unattended=s.approval_unattended)
+
+
+def workflow_engine(executor: Executor, policies: PolicyTable) -> WorkflowEngine:
+    """Runs workflows in the execution context the NetMCP caller passes along with each call."""
+    context = getattr(executor.caller, "context", None)
+    return WorkflowEngine(executor=executor, policies=policies,
+                          context=context or (lambda action_id: ExecutionContext(action_id)))
 
 
 def detector_warmup(scenario_warmup_ticks: int) -> int:
@@ -89,6 +126,7 @@ class EmbeddedLoop:
         self.recorder = Recorder()
         self.taps = taps or []
         self.policies = load_policies(settings)
+        self.approvals = approval_book(settings)
         self._pipeline: Pipeline | None = None
 
     async def run(self, *, ticks: int | None = None, speed: float | None = None,
@@ -106,7 +144,8 @@ class EmbeddedLoop:
             warmup = detector_warmup(self.scenario.warmup_ticks)
             stages = loop_stages(self.settings, self.policies, warmup=warmup, act=self.act,
                                  executor=state.executor, on_rows=count_rows,
-                                 extra=[self.recorder, *self.taps])
+                                 extra=[self.recorder, *self.taps], twin=NetworkTwin(self.network),
+                                 approvals=self.approvals)
             async with Pipeline(stages, bus=self.bus, metrics=self.metrics) as pipeline:
                 self._pipeline = pipeline
                 for rec in self.network.topology_records():
