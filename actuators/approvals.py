@@ -46,6 +46,10 @@ class ApprovalBook:
     def pending(self) -> list[Approval]:
         return [a for a in self._all.values() if a.status == "pending"]
 
+    def all(self) -> list[Approval]:
+        """Every request, pending ones first."""
+        return sorted(self._all.values(), key=lambda a: (a.status != "pending", a.approval_id))
+
     def get(self, approval_id: str) -> Approval | None:
         return self._all.get(approval_id)
 

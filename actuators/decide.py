@@ -136,7 +136,7 @@ class Decider:
         self._evidence = {k: e for k, e in self._evidence.items() if tick - e.tick <= 120}
         out: list[Record] = []
         for a in self.approvals.due(tick):
-            d = a.decision.model_copy(update={"tick": tick})
+            d = a.decision.model_copy(update={"tick": tick, "approval_id": a.approval_id})
             if a.status == "approved":
                 out += self._go(d.model_copy(update={
                     "explanation": f"{a.approval_id} approved by {a.by}; {d.explanation}"}), a.action, tick)

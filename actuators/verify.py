@@ -9,18 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schemas import (
-    ActionRequest,
-    ActionResult,
-    AnomalyEvent,
-    DecisionKind,
-    DecisionRecord,
-    Incident,
-    IncidentStatus,
-    Record,
-    ToolCall,
-    TwinPrediction,
-)
+from schemas import ActionRequest, ActionResult, AnomalyEvent, DecisionKind, DecisionRecord, Incident
+from schemas.events import IncidentStatus, Record, ToolCall, TwinPrediction
 
 STAGE = "verify"
 _CLOSES = {DecisionKind.ESCALATE, DecisionKind.DENY, DecisionKind.BLOCK}

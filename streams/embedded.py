@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 from actuators import (
@@ -22,6 +23,7 @@ from netmcp import ExecutionContext
 from schemas import topics
 from simulator import Network, NetworkTwin, Scenario
 from streams.bus import EmbeddedBus
+from streams.control import ControlServer
 from streams.metrics import LoopMetrics
 from streams.netmcp_runtime import NetMcpRuntime
 from streams.pipeline import Pipeline, Stage
@@ -117,8 +119,9 @@ class EmbeddedLoop:
 
     def __init__(self, scenario: Scenario, settings: Settings, *, act: bool = True,
                  metrics: LoopMetrics | None = None, taps: list[Stage] | None = None,
-                 netmcp_http: bool = False) -> None:
+                 netmcp_http: bool = False, control: bool = False) -> None:
         self.scenario, self.settings, self.act = scenario, settings, act
+        self.control = control
         self.netmcp_http = netmcp_http
         self.network = Network.from_scenario(scenario)
         self.bus = EmbeddedBus(maxsize=settings.queue_size)
@@ -131,7 +134,17 @@ class EmbeddedLoop:
 
     async def run(self, *, ticks: int | None = None, speed: float | None = None,
                   on_tick: TickHook | None = None) -> LoopState:
-        """Run ``ticks`` ticks (default: the scenario's), paced at ``speed`` ticks/s if given."""
+        """Run ``ticks`` ticks (default: the scenario's), paced at ``speed`` ticks/s if given.
+
+        With ``control`` the loop serves its control endpoint (:mod:`streams.control`) meanwhile.
+        """
+        async with AsyncExitStack() as stack:
+            if self.control:
+                await stack.enter_async_context(ControlServer(self.approvals,
+                                                              state_dir=self.settings.state_dir))
+            return await self._run(ticks, speed, on_tick)
+
+    async def _run(self, ticks: int | None, speed: float | None, on_tick: TickHook | None) -> LoopState:
         async with NetMcpRuntime(self.network, http=self.netmcp_http) as netmcp:
             assert netmcp.caller is not None
             state = LoopState(self.network, self.recorder, self.metrics, self.bus,

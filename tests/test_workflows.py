@@ -5,25 +5,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from actuators import Executor, PolicyError, PolicyTable, WorkflowEngine
 from netmcp import ExecutionContext
 from schemas import ActionRequest, ActionResult, Candidate
-
-
-@dataclass
-class Text:
-    text: str
-
-
-@dataclass
-class Reply:
-    is_error: bool
-    content: list[Text]
-    structured_content: dict[str, Any] = field(default_factory=dict)
+from tests.test_actuators import Reply, Text
 
 
 @dataclass
@@ -38,7 +26,9 @@ class Network:
                         meta: dict | None = None) -> Reply:
         self.calls.append(name)
         if name == "get_entity_kpis":
-            return Reply(False, [Text("kpis")], {"kpis": self.kpis})
+            reply = Reply(False, [Text("kpis")])
+            reply.structured_content = {"kpis": self.kpis}  # type: ignore[attr-defined]
+            return reply
         if self.fail.get(name, 0) > 0:
             self.fail[name] -= 1
             return Reply(True, [Text(f"{name} refused")])
