@@ -139,3 +139,19 @@ def test_the_approved_incident_resolves_and_the_denied_one_is_escalated(answered
                 for h in state.recorder.incidents.values()}
     assert statuses["link_degradation"] is IncidentStatus.RESOLVED
     assert statuses["cell_outage"] is IncidentStatus.ESCALATED
+
+
+def test_every_decision_of_a_run_is_in_the_audit_file_and_netloop_audit_prints_one_incident(tmp_path):
+    audit = tmp_path / "audit.jsonl"
+    report = str(tmp_path / "r.json")
+    code, _, err = asyncio.run(netloop("run", "--scenario", "smoke", "--fast", "--json", report,
+                                       "--audit", str(audit)))
+    assert code == 0, err
+    lines = [json.loads(x) for x in audit.read_text().splitlines()]
+    acts = [r for r in lines if r["decision"] == "act"]
+    assert len(acts) == json.loads((tmp_path / "r.json").read_text())["actions_executed"] == 3
+    assert all(r["explanation"] and r["evidence"] and r["plan"] for r in acts)
+    one = acts[0]["incident_id"]
+    code, out, _ = asyncio.run(netloop("audit", "--file", str(audit), "--incident", one))
+    assert code == 0 and out.count(f" {one} ") == sum(r["incident_id"] == one for r in lines)
+    assert "act reroute_link on link-0003" in out and "guards: dedup ok" in out and "resolve" in out
