@@ -1,21 +1,21 @@
-"""Verification: watch an incident's KPIs after acting; resolve, try the next candidate, or escalate."""
+"""Verification: watch KPIs after acting; resolve, or roll back and try the next candidate, or escalate.
+
+The verifier judges incidents; what it decides besides status changes — the
+decision records of resolutions, rollbacks and escalations, and the rollback
+requests for the act stage — waits in :meth:`Verifier.drain`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from actuators.decide import action_id
-from schemas import (
-    ActionResult,
-    AnomalyEvent,
-    DecisionKind,
-    DecisionRecord,
-    Incident,
-    IncidentStatus,
-)
+from schemas import ActionRequest, ActionResult, AnomalyEvent, DecisionKind, DecisionRecord, Incident
+from schemas.events import IncidentStatus, Record, ToolCall, TwinPrediction
 
 STAGE = "verify"
+_CLOSES = {DecisionKind.ESCALATE, DecisionKind.DENY, DecisionKind.BLOCK}
 
 
 @dataclass
@@ -25,6 +25,9 @@ class _Watch:
     last_anomaly: int
     acted_tick: int | None = None
     action: str = ""
+    action_id: str | None = None
+    compensation: list[ToolCall] = field(default_factory=list)
+    twin: TwinPrediction | None = None
 
 
 class Verifier:
@@ -32,8 +35,10 @@ class Verifier:
 
     An incident whose entities show no anomaly for ``recovery_ticks`` is
     resolved. One that was acted on and has not recovered ``verify_ticks``
-    after the action moves on to its next root-cause candidate, up to
-    ``max_attempts``; then it is escalated to a human.
+    after the action has the action rolled back (if its workflow is
+    reversible) and moves on to its next root-cause candidate, up to
+    ``max_attempts``; then it is escalated to a human. A twin veto moves on
+    to the next candidate too; a denial or a guard's refusal escalates.
 
     Records delivered again (after a worker restart) change nothing: an incident closed
     in the log is not watched again, an older version does not replace a newer one, and
@@ -44,6 +49,7 @@ class Verifier:
         self.recovery_ticks, self.verify_ticks = recovery_ticks, verify_ticks
         self.max_attempts = max_attempts
         self._watch: dict[str, _Watch] = {}
+        self._out: list[Record] = []
         self._closed: set[str] = set()  # closed before a restart, as the log says
 
     def track(self, incident: Incident) -> None:
@@ -63,7 +69,9 @@ class Verifier:
 
         ``last_anomaly`` is the last tick each entity was anomalous before the restart. A
         mitigating incident keeps the tick and the action its record names, so it is judged
-        (resolved, retried or escalated) as it would have been without the restart.
+        (resolved, retried or escalated) as it would have been without the restart. What a
+        workflow would undo (its compensation steps) is not in the log: a restored action
+        is not rolled back.
         """
         for inc in incidents:
             if inc.status in (IncidentStatus.RESOLVED, IncidentStatus.ESCALATED):
@@ -73,7 +81,7 @@ class Verifier:
             last = max([inc.opened_tick, *(last_anomaly.get(e, -1) for e in entities)])
             w = self._watch[inc.incident_id] = _Watch(inc, entities, last)
             if inc.status is IncidentStatus.MITIGATING:
-                w.acted_tick, w.action = inc.tick, inc.reason
+                w.acted_tick, w.action, w.action_id = inc.tick, inc.reason, action_id(inc)
 
     def observe(self, event: AnomalyEvent) -> None:
         for w in self._watch.values():
@@ -81,24 +89,35 @@ class Verifier:
                 w.last_anomaly = max(w.last_anomaly, event.tick)
 
     def acted(self, result: ActionResult) -> Incident | None:
-        """Note an executed action; the incident is now mitigating (or escalated if it failed)."""
+        """Note an executed workflow; the incident is now mitigating (or escalated if it failed)."""
         w = self._watch.get(result.incident_id)
         if w is None or result.action_id != action_id(w.incident) or w.acted_tick is not None:
-            return None  # closed, an earlier attempt's result, or this one's again
+            return None  # a rollback's result, one of an earlier attempt, or this one's again
         if not result.ok:
+            undone = " (its changes were rolled back)" if result.rolled_back else ""
             return self._close(w, IncidentStatus.ESCALATED, result.tick,
-                               f"{result.tool} on {result.target} failed: {result.detail}")
+                               f"{result.tool} on {result.target} failed{undone}: {result.detail}")
         w.acted_tick, w.action = result.tick, f"{result.tool} on {result.target}"
+        w.action_id, w.compensation = result.action_id, list(result.compensation)
         w.incident = w.incident.model_copy(update={"status": IncidentStatus.MITIGATING,
                                                    "tick": result.tick, "reason": w.action})
         return w.incident
 
     def decided(self, record: DecisionRecord) -> Incident | None:
-        """An escalation decided upstream closes the incident as escalated."""
+        """Decisions upstream: an escalation, denial or guard refusal closes the incident as
+        escalated; a twin veto moves on to the next candidate; an act decision's twin
+        prediction is kept to compare with the outcome."""
         w = self._watch.get(record.incident_id)
-        if w is None or record.decision is not DecisionKind.ESCALATE:
+        if w is None:
             return None
-        return self._close(w, IncidentStatus.ESCALATED, record.tick, record.explanation)
+        if record.decision is DecisionKind.ACT:
+            w.twin = record.twin
+            return None
+        if record.decision is DecisionKind.VETO:
+            return self._next(w, record.tick, f"the twin vetoed {record.tool} on {record.target}")
+        if record.decision in _CLOSES:
+            return self._close(w, IncidentStatus.ESCALATED, record.tick, record.explanation, quiet=True)
+        return None
 
     def on_tick(self, tick: int) -> list[Incident]:
         """Status changes at the end of ``tick``: resolved, retried or escalated incidents."""
@@ -109,28 +128,66 @@ class Verifier:
                 changes.append(change)
         return changes
 
+    def drain(self) -> list[Record]:
+        """Decision records and rollback requests decided since the last call."""
+        out, self._out = self._out, []
+        return out
+
     def _judge(self, w: _Watch, tick: int) -> Incident | None:
         if tick - w.last_anomaly >= self.recovery_ticks:
-            how = f"after {w.action}" if w.action else "without action"
+            how = f"after {w.action} (applied at tick {w.acted_tick})" if w.action else "without action"
             return self._close(w, IncidentStatus.RESOLVED, tick,
-                               f"KPIs back to baseline for {self.recovery_ticks} ticks {how}")
+                               f"KPIs of {len(w.entities)} entities back to baseline for "
+                               f"{self.recovery_ticks} ticks {how}; resolved at tick {tick}")
         if w.acted_tick is None or tick - w.acted_tick < self.verify_ticks:
             return None
+        self._rollback(w, tick)
+        return self._next(w, tick, f"no recovery {self.verify_ticks} ticks after {w.action}")
+
+    def _rollback(self, w: _Watch, tick: int) -> None:
+        inc, what = w.incident, w.action
+        came_true = None if w.twin is None else not w.twin.improves
+        if not w.compensation:
+            return
+        self._out.append(ActionRequest(
+            action_id=f"{w.action_id}#rollback", incident_id=inc.incident_id, tick=tick,
+            tool=w.compensation[-1].tool, target=w.compensation[-1].target,
+            arguments=w.compensation[-1].arguments, rollback=w.compensation))
+        self._record(w, DecisionKind.ROLLBACK, tick, f"no recovery {self.verify_ticks} ticks after {what}: "
+                     f"rolling it back with {', '.join(c.tool for c in w.compensation)}",
+                     outcome="not recovered; rolled back", came_true=came_true)
+        w.compensation = []
+
+    def _next(self, w: _Watch, tick: int, why: str) -> Incident:
         inc = w.incident
         nxt = inc.attempt + 1
         if nxt < min(len(inc.candidates), self.max_attempts):
-            reason = (f"no recovery {self.verify_ticks} ticks after {w.action}; "
-                      f"trying candidate {nxt + 1}: {inc.candidates[nxt].entity_id}")
-            w.acted_tick, w.action = None, ""
+            reason = f"{why}; trying candidate {nxt + 1}: {inc.candidates[nxt].entity_id}"
+            w.acted_tick, w.action, w.action_id, w.twin = None, "", None, None
             w.incident = inc.model_copy(update={"status": IncidentStatus.OPEN, "attempt": nxt,
                                                 "tick": tick, "reason": reason})
             return w.incident
-        return self._close(w, IncidentStatus.ESCALATED, tick,
-                           f"no recovery {self.verify_ticks} ticks after {w.action}; needs a human")
+        return self._close(w, IncidentStatus.ESCALATED, tick, f"{why}; needs a human")
 
-    def _close(self, w: _Watch, status: IncidentStatus, tick: int, reason: str) -> Incident:
+    def _close(self, w: _Watch, status: IncidentStatus, tick: int, reason: str, *,
+               quiet: bool = False) -> Incident:
         del self._watch[w.incident.incident_id]
-        return w.incident.model_copy(update={"status": status, "tick": tick, "reason": reason})
+        closed = w.incident.model_copy(update={"status": status, "tick": tick, "reason": reason})
+        if not quiet:  # an upstream decision that closes the incident already has its record
+            resolved = status is IncidentStatus.RESOLVED
+            came_true = None if w.twin is None or not w.action else w.twin.improves == resolved
+            self._record(w, DecisionKind.RESOLVE if resolved else DecisionKind.ESCALATE, tick, reason,
+                         outcome="recovered" if resolved else "escalated", came_true=came_true)
+        return closed
+
+    def _record(self, w: _Watch, kind: DecisionKind, tick: int, why: str, *, outcome: str,
+                came_true: bool | None) -> None:
+        inc = w.incident
+        cand = inc.candidates[inc.attempt]
+        self._out.append(DecisionRecord(
+            incident_id=inc.incident_id, tick=tick, stage=STAGE, decision=kind, fault_type=cand.fault_type,
+            target=cand.entity_id, confidence=inc.confidence, explanation=why, action_id=w.action_id,
+            twin=w.twin if w.action else None, twin_came_true=came_true, outcome=outcome))
 
 
 def _entities(incident: Incident) -> set[str]:

@@ -81,6 +81,7 @@ SPECS: dict[str, ToolSpec] = {s.name: s for s in (
          constraints=(Range("max_utilization_ratio", ge=0.5, le=0.95),),
          derived=(Derived("max_utilization_ratio", lambda a: 0.8, "80% on the alternative path"),)),
     _act("failover_link", Domain.TRANSPORT, Category.RECOVERY, "link", "backhaul", "down", "protection"),
+    _act("rollback_change", Domain.ANY, Category.RECOVERY, "rollback", "undo", "configuration"),
 )}
 
 ROLES: dict[str, frozenset[str]] = {

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from netmcp.catalog import SPECS
 from netmcp.constraints import fill_derived
-from netmcp.models import ActionOutcome, AmfId, CellId, LinkId, SmfId, UpfId
+from netmcp.models import ActionOutcome, AmfId, CellId, EntityId, LinkId, SmfId, UpfId
 from netmcp.notices import ClientLogLevels
 from netmcp.port import NetworkPort
 from netmcp.spec import META_TRACE
@@ -133,6 +133,10 @@ def _act_tools(act: _Actuation) -> list[Callable[..., Any]]:
         """Switch a backhaul link that went down (loss of signal) over to its protection path."""
         return await act("failover_link", link_id, ctx)
 
+    async def rollback_change(entity_id: EntityId, ctx: Context) -> ActionOutcome:
+        """Restore an entity's configuration from before its last reversible change (undo a remediation)."""
+        return await act("rollback_change", entity_id, ctx)
+
     return [restart_cell, enable_load_balancing, retune_frequency, set_antenna_tilt,
             reset_neighbour_relations, scale_out_upf, restart_amf, restart_smf, reroute_link,
-            failover_link]
+            failover_link, rollback_change]

@@ -15,9 +15,13 @@ from schemas.events import (
     DeadLetter,
     DecisionKind,
     DecisionRecord,
+    Evidence,
+    GuardVerdict,
     Incident,
     IncidentStatus,
     ToolArgument,
+    ToolCall,
+    TwinPrediction,
 )
 from schemas.export import export_schemas, topic_schema
 from schemas.kpis import (
@@ -47,6 +51,8 @@ __all__ = [
     "DecisionRecord",
     "Direction",
     "EntityKind",
+    "Evidence",
+    "GuardVerdict",
     "Incident",
     "IncidentStatus",
     "Kpi",
@@ -55,7 +61,9 @@ __all__ = [
     "TelemetryReport",
     "TickMark",
     "ToolArgument",
+    "ToolCall",
     "TopologyEntity",
+    "TwinPrediction",
     "export_schemas",
     "kind_of",
     "kpi_names",

@@ -62,8 +62,21 @@ class Incident(Record):
     reason: str = ""
 
 
+class ToolCall(Record):
+    """One tool call, as data: what a rollback replays."""
+
+    tool: str
+    target: str
+    arguments: dict[str, ToolArgument]
+
+
 class ActionRequest(Record):
-    """A tool call the decide stage wants executed. Idempotent on ``action_id``."""
+    """A workflow the decide stage wants executed (or a rollback verify wants). Idempotent on ``action_id``.
+
+    ``tool``/``target``/``arguments`` are the workflow's main call. ``workflow``
+    names the policy library's template to run (``None``: just the main call);
+    ``rollback`` lists the compensating calls of an earlier action instead.
+    """
 
     topic = topics.ACTIONS
 
@@ -73,6 +86,9 @@ class ActionRequest(Record):
     tool: str
     target: str
     arguments: dict[str, ToolArgument]
+    workflow: str | None = None
+    rollback: list[ToolCall] = Field(default_factory=list,
+                                     description="compensating calls to run (a rollback request)")
 
 
 class ActionResult(Record):
@@ -87,6 +103,11 @@ class ActionResult(Record):
     target: str
     ok: bool
     detail: str
+    run_id: str | None = Field(default=None, description="id of the workflow run")
+    trace: list[str] = Field(default_factory=list, description="the run's steps, in order")
+    compensation: list[ToolCall] = Field(
+        default_factory=list, description="calls that undo the run's changes (empty: not reversible)")
+    rolled_back: bool = Field(default=False, description="the run's changes were undone")
 
 
 class DecisionKind(StrEnum):
@@ -96,6 +117,45 @@ class DecisionKind(StrEnum):
     HOLD = "hold"
     RESOLVE = "resolve"
     ESCALATE = "escalate"
+    APPROVAL = "approval"  # waiting for a human's approval
+    DENY = "deny"  # a human (or the unattended default) refused the action
+    VETO = "veto"  # the digital twin predicted no improvement
+    BLOCK = "block"  # a guard refused the action
+    ROLLBACK = "rollback"  # an action that did not help was undone
+
+
+class Evidence(Record):
+    """One anomalous KPI behind a decision, with its baseline."""
+
+    entity_id: str
+    kpi: str
+    tick: int = Field(ge=0)
+    value: float
+    expected: float = Field(description="the detector's baseline")
+    score: float
+
+
+class GuardVerdict(Record):
+    """What one guard said about an action."""
+
+    guard: str
+    allowed: bool
+    detail: str
+
+
+class TwinPrediction(Record):
+    """What the digital twin predicted an action would do, against doing nothing.
+
+    Badness is summed over the watched entities and ticks, in baseline sigmas
+    in each KPI's bad direction; ``improvement`` = without − with.
+    """
+
+    horizon_ticks: int = Field(ge=1)
+    watched: int = Field(ge=0, description="entities compared")
+    badness_without: float
+    badness_with: float
+    improvement: float
+    improves: bool
 
 
 class DecisionRecord(Record):
@@ -112,6 +172,16 @@ class DecisionRecord(Record):
     tool: str | None = None
     confidence: float | None = None
     explanation: str = Field(min_length=1)
+    action_id: str | None = None
+    workflow: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    alternatives: list[Candidate] = Field(default_factory=list, description="other root-cause candidates")
+    plan: list[str] = Field(default_factory=list, description="the workflow's steps, in words")
+    twin: TwinPrediction | None = None
+    twin_came_true: bool | None = Field(default=None, description="set when the outcome is known")
+    guards: list[GuardVerdict] = Field(default_factory=list)
+    approval_id: str | None = None
+    outcome: str | None = None
 
 
 class DeadLetter(Record):

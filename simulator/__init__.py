@@ -17,6 +17,7 @@ from simulator.scenario import (
     parse_scenario,
 )
 from simulator.topology import Topology
+from simulator.twin import NetworkTwin
 
 __all__ = [
     "CATALOGUE",
@@ -25,6 +26,7 @@ __all__ = [
     "FaultRecord",
     "FaultType",
     "Network",
+    "NetworkTwin",
     "PlannedFault",
     "Scenario",
     "ScenarioError",

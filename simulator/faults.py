@@ -146,3 +146,65 @@ CATALOGUE: tuple[FaultType, ...] = (
 
 FAULT_TYPES: dict[str, FaultType] = {f.name: f for f in CATALOGUE}
 REMEDIATION_TOOLS: frozenset[str] = frozenset(f.remediation for f in CATALOGUE)
+
+
+# What a remediation does to an entity that was not broken: a reconfiguration
+# costs a little until it is rolled back; a restart interrupts service for a while.
+def _detour(v: Matrices, cells: np.ndarray, root: int, s: float) -> None:
+    v[EntityKind.LINK][root, L_LAT] += 6.0
+    v[EntityKind.CELL][cells, C_LAT] += 6.0
+
+
+def _offload(v: Matrices, cells: np.ndarray, root: int, s: float) -> None:
+    v[EntityKind.CELL][root, TPUT] *= 0.85
+
+
+def _off_carrier(v: Matrices, cells: np.ndarray, root: int, s: float) -> None:
+    c = v[EntityKind.CELL]
+    c[root, CQI] -= 1.0
+    c[root, BLER] += 0.03
+
+
+def _overtilt(v: Matrices, cells: np.ndarray, root: int, s: float) -> None:
+    c = v[EntityKind.CELL]
+    c[root, USERS] *= 0.8
+    c[root, HO] -= 0.03
+
+
+def _idle_capacity(v: Matrices, cells: np.ndarray, root: int, s: float) -> None:
+    """Extra UPF instances cost money, not KPIs."""
+
+
+def _relearning(v: Matrices, cells: np.ndarray, root: int, s: float) -> None:
+    v[EntityKind.CELL][root, HO] -= 0.05
+
+
+def _nf_restarting(kind: EntityKind) -> Effect:
+    def effect(v: Matrices, cells: np.ndarray, root: int, s: float) -> None:
+        v[kind][root, ERR] += 0.5
+        v[EntityKind.CELL][cells, DROP] += 0.05
+    return effect
+
+
+@dataclass(frozen=True)
+class SideEffect:
+    """What a tool does to a healthy target: until rolled back (``ticks`` None) or for ``ticks``."""
+
+    effect: Effect
+    ticks: int | None
+
+
+SIDE_EFFECTS: dict[str, SideEffect] = {
+    "reroute_link": SideEffect(_detour, None),
+    "failover_link": SideEffect(_detour, None),
+    "enable_load_balancing": SideEffect(_offload, None),
+    "retune_frequency": SideEffect(_off_carrier, None),
+    "set_antenna_tilt": SideEffect(_overtilt, None),
+    "scale_out_upf": SideEffect(_idle_capacity, None),
+    "reset_neighbour_relations": SideEffect(_relearning, 10),
+    "restart_cell": SideEffect(_cell_outage, 3),
+    "restart_amf": SideEffect(_nf_restarting(EntityKind.AMF), 3),
+    "restart_smf": SideEffect(_nf_restarting(EntityKind.SMF), 3),
+}
+ROLLBACK_TOOL = "rollback_change"
+"""Restores an entity's configuration from before its last reversible change."""

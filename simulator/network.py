@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from schemas import EntityKind, TelemetryFrame, TopologyEntity, kpi_names
-from simulator.faults import FAULT_TYPES, FaultType
+from simulator.faults import FAULT_TYPES, ROLLBACK_TOOL, SIDE_EFFECTS, FaultType, SideEffect
 from simulator.plan import PlannedFault, plan_faults
 from simulator.scenario import Scenario
 from simulator.topology import Topology
@@ -54,6 +54,18 @@ class _Active:
 
 
 @dataclass
+class _Change:
+    """A remediation applied to an entity it did not fix, and what it costs there."""
+
+    tool: str
+    target: str
+    side: SideEffect
+    root_index: int
+    cells: np.ndarray
+    until: int | None  # tick it wears off; None: until rolled back
+
+
+@dataclass
 class Network:
     """A seeded network that evolves tick by tick."""
 
@@ -65,7 +77,10 @@ class Network:
     tick: int = 0
     truth: list[FaultRecord] = field(default_factory=list)
     actions: list[tuple[int, str, str, tuple[str, ...]]] = field(default_factory=list)
+    rollbacks: list[tuple[int, str, str]] = field(default_factory=list)
+    """``(tick, target, tool undone)`` of every rollback of a change."""
     _active: list[_Active] = field(default_factory=list)
+    _changes: list[_Change] = field(default_factory=list)
     _latest: dict[EntityKind, np.ndarray] = field(default_factory=dict)
 
     @classmethod
@@ -91,6 +106,8 @@ class Network:
         values = {kind: m.sample(load, self.rng) for kind, m in self.models.items()}
         for a in self._active:
             a.kind.effect(values, a.cells, a.root_index, a.record.severity)
+        for c in self._changes:
+            c.side.effect(values, c.cells, c.root_index, 1.0)
         for kind, m in self.models.items():
             np.clip(values[kind], m.low, m.high, out=values[kind])
         self.tick += 1
@@ -100,12 +117,18 @@ class Network:
     def apply(self, tool: str, target: str) -> ToolOutcome:
         """Execute a remediation tool on ``target``; it ends the faults it is the fix for.
 
+        On an entity it does not fix, a tool costs something (:data:`SIDE_EFFECTS`):
+        a reconfiguration until it is rolled back (``rollback_change``), a
+        restart for a few ticks.
+
         Raises
         ------
         KeyError
             When ``target`` is not an entity of this network.
         """
-        self.topology.index(target)
+        kind, index = self.topology.index(target)
+        if tool == ROLLBACK_TOOL:
+            return self._rollback(target)
         fixed = [a for a in self._active if a.record.root == target and a.kind.remediation == tool]
         for a in fixed:
             a.record.end, a.record.ended_by = self.tick, "action"
@@ -114,7 +137,23 @@ class Network:
         self.actions.append((self.tick, tool, target, ids))
         if ids:
             return ToolOutcome(ids, f"{tool} on {target} cleared {', '.join(ids)}")
+        side = SIDE_EFFECTS.get(tool)
+        if side is not None:
+            until = None if side.ticks is None else self.tick + side.ticks
+            self._changes.append(_Change(tool, target, side, index, self._cells_behind(kind, index), until))
         return ToolOutcome((), f"{tool} on {target} changed nothing that was broken")
+
+    def _rollback(self, target: str) -> ToolOutcome:
+        mine = [c for c in self._changes if c.target == target and c.until is None]
+        if not mine:
+            return ToolOutcome((), f"{target} has no change to roll back")
+        self._changes.remove(mine[-1])
+        self.rollbacks.append((self.tick, target, mine[-1].tool))
+        return ToolOutcome((), f"rolled back {mine[-1].tool} on {target}")
+
+    def changes(self) -> list[tuple[str, str]]:
+        """``(tool, target)`` of the changes still costing something."""
+        return [(c.tool, c.target) for c in self._changes]
 
     @property
     def latest(self) -> dict[EntityKind, np.ndarray]:
@@ -162,6 +201,7 @@ class Network:
         for a in [a for a in self._active if a.record.natural_end == t]:
             a.record.end, a.record.ended_by = t, "natural"
             self._active.remove(a)
+        self._changes = [c for c in self._changes if c.until is None or c.until > t]
         for p in self.plan:
             if p.at == t:
                 self._start(p, t)

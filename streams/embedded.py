@@ -5,12 +5,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
-from actuators import Executor, PolicyTable, Verifier
+from actuators import (
+    ApprovalBook,
+    Decider,
+    Executor,
+    GuardConfig,
+    Guards,
+    PolicyTable,
+    Twin,
+    Verifier,
+    WorkflowEngine,
+)
+from netmcp import ExecutionContext
 from schemas import topics
-from simulator import Network, Scenario
+from simulator import Network, NetworkTwin, Scenario
 from streams.bus import EmbeddedBus
+from streams.control import ControlServer
 from streams.metrics import LoopMetrics
 from streams.netmcp_runtime import NetMcpRuntime
 from streams.pipeline import Pipeline, Stage
@@ -50,19 +63,45 @@ def load_policies(settings: Settings) -> PolicyTable:
 
 def loop_stages(settings: Settings, policies: PolicyTable, *, warmup: int, act: bool,
                 executor: Executor | None, on_rows: Callable[[int], None] | None,
-                extra: list[Stage]) -> list[Stage]:
+                extra: list[Stage], twin: Twin | None = None,
+                approvals: ApprovalBook | None = None) -> list[Stage]:
     """The stages of the loop in order; without an executor there is no act stage."""
     s = settings
     stages: list[Stage] = [
         DetectStage(DetectorConfig(threshold=s.z_threshold, warmup=warmup), on_rows=on_rows),
         LocalizeStage(),
-        DecideStage(policies, act=act and executor is not None),
+        DecideStage(decider(settings, policies, act=act and executor is not None, twin=twin,
+                            approvals=approvals)),
     ]
     if executor is not None:
-        stages.append(ActStage(executor))
+        stages.append(ActStage(workflow_engine(executor, policies)))
     stages.append(VerifyStage(Verifier(recovery_ticks=s.recovery_ticks, verify_ticks=s.verify_ticks,
                                        max_attempts=s.max_attempts)))
     return stages + extra
+
+
+def decider(settings: Settings, policies: PolicyTable, *, act: bool, twin: Twin | None,
+            approvals: ApprovalBook | None) -> Decider:
+    """The decide step with the guards, twin and approval gate the settings ask for."""
+    s = settings
+    guards = Guards(GuardConfig(window_ticks=s.guard_window_ticks, per_entity=s.guard_per_entity,
+                                per_tool=s.guard_per_tool, blast_radius=s.guard_blast_radius))
+    book = approvals or approval_book(settings)
+    return Decider(policies, act=act, guards=guards, approvals=book, twin=twin, twin_below=s.twin_below,
+                   twin_horizon=s.twin_horizon, approval_below=s.approval_below)
+
+
+def approval_book(settings: Settings) -> ApprovalBook:
+    """Pending approvals; unanswered ones become the settings' unattended default after the timeout."""
+    s = settings
+    return ApprovalBook(timeout_ticks=s.approval_timeout_ticks, unattended=s.approval_unattended)
+
+
+def workflow_engine(executor: Executor, policies: PolicyTable) -> WorkflowEngine:
+    """Runs workflows in the execution context the NetMCP caller passes along with each call."""
+    context = getattr(executor.caller, "context", None)
+    return WorkflowEngine(executor=executor, policies=policies,
+                          context=context or (lambda action_id: ExecutionContext(action_id)))
 
 
 def detector_warmup(scenario_warmup_ticks: int) -> int:
@@ -80,8 +119,9 @@ class EmbeddedLoop:
 
     def __init__(self, scenario: Scenario, settings: Settings, *, act: bool = True,
                  metrics: LoopMetrics | None = None, taps: list[Stage] | None = None,
-                 netmcp_http: bool = False) -> None:
+                 netmcp_http: bool = False, control: bool = False) -> None:
         self.scenario, self.settings, self.act = scenario, settings, act
+        self.control = control
         self.netmcp_http = netmcp_http
         self.network = Network.from_scenario(scenario)
         self.bus = EmbeddedBus(maxsize=settings.queue_size)
@@ -89,11 +129,22 @@ class EmbeddedLoop:
         self.recorder = Recorder()
         self.taps = taps or []
         self.policies = load_policies(settings)
+        self.approvals = approval_book(settings)
         self._pipeline: Pipeline | None = None
 
     async def run(self, *, ticks: int | None = None, speed: float | None = None,
                   on_tick: TickHook | None = None) -> LoopState:
-        """Run ``ticks`` ticks (default: the scenario's), paced at ``speed`` ticks/s if given."""
+        """Run ``ticks`` ticks (default: the scenario's), paced at ``speed`` ticks/s if given.
+
+        With ``control`` the loop serves its control endpoint (:mod:`streams.control`) meanwhile.
+        """
+        async with AsyncExitStack() as stack:
+            if self.control:
+                await stack.enter_async_context(ControlServer(self.approvals,
+                                                              state_dir=self.settings.state_dir))
+            return await self._run(ticks, speed, on_tick)
+
+    async def _run(self, ticks: int | None, speed: float | None, on_tick: TickHook | None) -> LoopState:
         async with NetMcpRuntime(self.network, http=self.netmcp_http) as netmcp:
             assert netmcp.caller is not None
             state = LoopState(self.network, self.recorder, self.metrics, self.bus,
@@ -106,7 +157,8 @@ class EmbeddedLoop:
             warmup = detector_warmup(self.scenario.warmup_ticks)
             stages = loop_stages(self.settings, self.policies, warmup=warmup, act=self.act,
                                  executor=state.executor, on_rows=count_rows,
-                                 extra=[self.recorder, *self.taps])
+                                 extra=[self.recorder, *self.taps], twin=NetworkTwin(self.network),
+                                 approvals=self.approvals)
             async with Pipeline(stages, bus=self.bus, metrics=self.metrics) as pipeline:
                 self._pipeline = pipeline
                 for rec in self.network.topology_records():

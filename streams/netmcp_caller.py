@@ -59,7 +59,7 @@ class NetMcpCaller:
     async def call_tool(self, name: str, arguments: dict[str, Any] | None = None, *,
                         meta: dict[str, Any] | None = None) -> CallToolResult:
         action_id = (meta or {}).get(ACTION_ID_META)
-        context = self._context(action_id) if isinstance(action_id, str) else None
+        context = self.context(action_id) if isinstance(action_id, str) else None
         offers = await self._offers(name)
         last: Exception | None = None
         for server_id, url in offers:
@@ -113,8 +113,9 @@ class NetMcpCaller:
         """Forget a broken session; the exit stack closes it with the others."""
         self._clients.pop(url, None)
 
-    def _context(self, action_id: str) -> ExecutionContext:
-        workflow = action_id.rsplit("/", 1)[0]  # action ids are "<incident id>/<attempt>"
+    def context(self, action_id: str) -> ExecutionContext:
+        """The execution context of the incident an action belongs to (shared by its workflow's steps)."""
+        workflow = action_id.split("#")[0].rsplit("/", 1)[0]  # "<incident id>/<attempt>[#step]"
         ctx = self._contexts.get(workflow)
         if ctx is None:
             ctx = self._contexts[workflow] = ExecutionContext(workflow)

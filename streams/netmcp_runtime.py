@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 import time
 from typing import Any
 
@@ -26,6 +25,7 @@ from netmcp.management import build_management_app
 from netmcp.management_client import ManagementClient
 from netmcp.registry import Registry
 from simulator import Network
+from streams.control import serve_on_loopback
 from streams.netmcp_caller import NetMcpCaller
 from streams.netmcp_registration import server_record
 from streams.serve import ToolServing
@@ -111,14 +111,6 @@ class NetMcpRuntime:
             await self.management.register(record, token)
 
     async def _serve(self, app: Any) -> str:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        task = asyncio.create_task(server.serve())
-        while not server.started and not task.done():
-            await asyncio.sleep(0.01)
-        if task.done():
-            task.result()  # surfaces why it could not start
+        url, server, task = await serve_on_loopback(app)
         self._uvicorns.append((server, task))
-        return f"http://127.0.0.1:{port}"
+        return url

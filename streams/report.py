@@ -14,6 +14,10 @@ Definitions
 - ``mttr_ticks``: mean fault duration (end − start; still active → run end).
 - ``mttr_ticks_without_loop``: mean of what the same faults would have lasted
   with no action: their natural duration, or until the end of the run.
+- Safety, from the decision records: approval requests, those granted
+  (an act decision naming the approval) and denied (by a human or the
+  unattended default); rollbacks; twin vetoes; twin predictions checked
+  against the outcome of an executed action, and how many came true.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas import Incident, IncidentStatus
+from schemas import DecisionKind, Incident, IncidentStatus
 from simulator import FaultRecord, Network
 from streams.recorder import Recorder
 
@@ -73,6 +77,14 @@ class RunReport(BaseModel):
     wall_seconds: float
     entity_reports_per_second: float
     dead_letters: int
+    approvals_requested: int = 0
+    approvals_granted: int = 0
+    approvals_denied: int = 0
+    rollbacks: int = 0
+    twin_vetoes: int = 0
+    twin_predictions_checked: int = 0
+    twin_predictions_true: int = 0
+    decisions_unexplained: int = 0
     faults: list[FaultOutcome]
 
 
@@ -112,7 +124,23 @@ def build_report(network: Network, recorder: Recorder, *, wall_seconds: float,
         mttr_ticks=_mean(durations), mttr_ticks_without_loop=_mean(natural),
         wall_seconds=round(wall_seconds, 3),
         entity_reports_per_second=round(entity_reports / wall_seconds, 1) if wall_seconds else 0.0,
-        dead_letters=recorder.dead_letter_count, faults=outcomes)
+        dead_letters=recorder.dead_letter_count, **_safety(recorder), faults=outcomes)
+
+
+def _safety(recorder: Recorder) -> dict[str, int]:
+    d = recorder.decisions
+
+    def count(kind: DecisionKind) -> int:
+        return sum(r.decision is kind for r in d)
+
+    checked = [r.twin_came_true for r in d if r.twin_came_true is not None]
+    return dict(
+        approvals_requested=count(DecisionKind.APPROVAL),
+        approvals_granted=sum(r.decision is DecisionKind.ACT and r.approval_id is not None for r in d),
+        approvals_denied=sum(r.decision is DecisionKind.DENY and r.approval_id is not None for r in d),
+        rollbacks=count(DecisionKind.ROLLBACK), twin_vetoes=count(DecisionKind.VETO),
+        twin_predictions_checked=len(checked), twin_predictions_true=sum(checked),
+        decisions_unexplained=sum(not r.explanation.strip() for r in d))
 
 
 def _end(f: FaultRecord, ticks: int) -> int:

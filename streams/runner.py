@@ -11,8 +11,10 @@ from rich.console import Console
 from rich.live import Live
 
 from simulator import Scenario
+from streams.audit import AuditTap
 from streams.embedded import EmbeddedLoop, LoopState
 from streams.metrics import LoopMetrics
+from streams.pipeline import Stage
 from streams.recording import recording_writer
 from streams.report import RunReport, build_report
 from streams.settings import Settings
@@ -23,14 +25,20 @@ from streams.view import render
 async def run_scenario(scenario: Scenario, settings: Settings, *, act: bool = True,
                        ticks: int | None = None, speed: float | None = None, live: bool = False,
                        metrics: LoopMetrics | None = None, console: Console | None = None,
-                       record: Path | None = None, netmcp_http: bool = False) -> RunReport:
-    """Run one scenario through the embedded loop and score it; optionally record its telemetry."""
+                       record: Path | None = None, netmcp_http: bool = False, control: bool = False,
+                       audit: Path | None = None) -> RunReport:
+    """Run one scenario through the embedded loop and score it; optionally record its telemetry,
+    append its decisions to an ``audit`` file, and serve the control endpoint."""
     with ExitStack() as stack:
-        taps = []
+        taps: list[Stage] = []
         if record is not None:
             out = stack.enter_context(recording_writer(record))
             taps.append(RecordingTap(out, clock=lambda: _sim_ms(loop)))
-        loop = EmbeddedLoop(scenario, settings, act=act, metrics=metrics, taps=taps, netmcp_http=netmcp_http)
+        if audit is not None:
+            audit.parent.mkdir(parents=True, exist_ok=True)
+            taps.append(AuditTap(stack.enter_context(audit.open("a"))))
+        loop = EmbeddedLoop(scenario, settings, act=act, metrics=metrics, taps=taps, netmcp_http=netmcp_http,
+                            control=control)
         return await _run(loop, ticks=ticks, speed=speed, live=live, console=console)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,7 +19,23 @@ class Settings(BaseSettings):
     recovery_ticks: int = Field(default=4, ge=1, description="quiet ticks before resolving")
     verify_ticks: int = Field(default=12, ge=1, description="ticks after an action before retrying")
     max_attempts: int = Field(default=2, ge=1, description="root-cause candidates tried per incident")
-    policies: Path | None = Field(default=None, description="policy YAML replacing the default")
+    policies: Path | None = Field(
+        default=None, description="policy YAML file or directory laid over the built-in policies")
+    guard_window_ticks: int = Field(default=60, ge=1,
+                                    description="window of the rate and blast-radius guards")
+    guard_per_entity: int = Field(default=2, ge=1, description="actions on one entity per window")
+    guard_per_tool: int = Field(default=6, ge=1, description="calls of one tool per window")
+    guard_blast_radius: int = Field(default=8, ge=1, description="distinct entities changed per window")
+    twin_below: float = Field(default=0.6, ge=0, le=1,
+                              description="confidence below which the twin is asked first")
+    twin_horizon: int = Field(default=5, ge=1, description="ticks the twin looks ahead")
+    approval_below: float = Field(default=0.0, ge=0, le=1,
+                                  description="confidence below which an action waits for a human")
+    approval_timeout_ticks: int = Field(default=30, ge=1, description="ticks a request waits for a human")
+    approval_unattended: Literal["deny", "approve"] = Field(
+        default="deny", description="what an unanswered approval request becomes after the timeout")
+    state_dir: Path = Field(default_factory=lambda: Path.home() / ".netloop",
+                            description="where a running loop writes control.json and audit.jsonl")
     broker: str = Field(default="kafka://127.0.0.1:9092", description="Kafka bootstrap, kafka://HOST:PORT")
     partitions: int = Field(default=4, ge=1, description="partitions of netloop.telemetry")
     mcp_url: str = Field(default="http://127.0.0.1:8765/mcp",

@@ -18,19 +18,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from actuators import Executor, PolicyTable, Verifier, plan
+from actuators import Decider, Verifier, WorkflowEngine
 from detectors import AnomalyFilter, HoltBaseline, IncidentTracker, TopologyGraph, ZThreshold
 from schemas import (
     KPIS_BY_KIND,
     ActionRequest,
     ActionResult,
     AnomalyEvent,
-    DecisionKind,
     DecisionRecord,
     Direction,
     EntityKind,
     Incident,
-    IncidentStatus,
     Record,
     TopologyEntity,
     kpi_names,
@@ -140,60 +138,52 @@ class LocalizeStage:
 
 
 class DecideStage:
-    """Open incidents → a decision record each, and an action when the policy says act."""
+    """Open incidents → a decision record each, and an action when policy, guards, twin and approval agree."""
 
     name = "decide"
-    topics = (topics.INCIDENTS,)
+    topics = (topics.INCIDENTS, topics.ANOMALIES)
 
-    def __init__(self, policies: PolicyTable, *, act: bool = True) -> None:
-        self.policies, self.act = policies, act
-        self._decided: set[tuple[str, int]] = set()
+    def __init__(self, decider: Decider) -> None:
+        self.decider = decider
 
     async def handle(self, msg: Message) -> list[Out]:
-        incident = Incident.decode(msg.value)
-        key = (incident.incident_id, incident.attempt)
-        if incident.status is not IncidentStatus.OPEN or key in self._decided:
+        if msg.topic == topics.ANOMALIES:
+            self.decider.observe(AnomalyEvent.decode(msg.value))
             return []
-        self._decided.add(key)
-        p = plan(incident, self.policies, act=self.act)
-        out: list[Out] = [(topics.DECISIONS, incident.incident_id, p.decision)]
-        if p.action is not None:
-            out.append((topics.ACTIONS, incident.incident_id, p.action))
-        return out
+        return _records(self.decider.decide(Incident.decode(msg.value)))
 
     async def on_tick(self, tick: int) -> list[Out]:
-        return []
+        return _records(self.decider.on_tick(tick))
+
+    def replay(self, msg: Message) -> None:
+        """Anomalies seen before a restart: the evidence of the decisions to come."""
+        if msg.topic == topics.ANOMALIES:
+            self.decider.observe(AnomalyEvent.decode(msg.value))
 
     def restore(self, incidents: Sequence[Incident]) -> None:
-        """Every attempt the log has moved past was decided; an open attempt may not have been,
-        and is decided again if its record comes back (same action id: the tool acts once)."""
-        for inc in incidents:
-            self._decided.update((inc.incident_id, a) for a in range(inc.attempt))
-            if inc.status is not IncidentStatus.OPEN:
-                self._decided.add((inc.incident_id, inc.attempt))
+        self.decider.restore(incidents)
 
 
 class ActStage:
-    """Actions → tool calls through the MCP client → action results."""
+    """Actions → workflow runs through the MCP client → action results (when each run ends)."""
 
     name = "act"
     topics = (topics.ACTIONS,)
 
-    def __init__(self, executor: Executor) -> None:
-        self.executor = executor
+    def __init__(self, engine: WorkflowEngine) -> None:
+        self.engine = engine
 
     async def handle(self, msg: Message) -> list[Out]:
         action = ActionRequest.decode(msg.value)
         # an action decided at the end of tick t takes effect in tick t + 1
-        result = await self.executor.execute(action, action.tick + 1)
-        return [(topics.ACTION_RESULTS, action.incident_id, result)]
+        return _records(await self.engine.start(action, action.tick + 1))
 
     async def on_tick(self, tick: int) -> list[Out]:
-        return []
+        return _records(await self.engine.on_tick(tick))
 
 
 class VerifyStage:
-    """Watch KPIs after acting: resolve, retry the next candidate, or escalate."""
+    """Watch KPIs after acting: resolve, roll back and retry the next candidate, or escalate."""
 
     name = "verify"
     topics = (topics.INCIDENTS, topics.ANOMALIES, topics.ACTION_RESULTS, topics.DECISIONS)
@@ -221,27 +211,18 @@ class VerifyStage:
             v.track(Incident.decode(value))
             return []
         if topic == topics.ACTION_RESULTS:
-            return _changed(v.acted(ActionResult.decode(value)))
-        escalated = v.decided(DecisionRecord.decode(value))  # decide already wrote its record
-        return [] if escalated is None else [(topics.INCIDENTS, escalated.incident_id, escalated)]
+            changed = v.acted(ActionResult.decode(value))
+        else:
+            changed = v.decided(DecisionRecord.decode(value))
+        return self._out([changed] if changed else [])
 
     async def on_tick(self, tick: int) -> list[Out]:
-        out: list[Out] = []
-        for inc in self.verifier.on_tick(tick):
-            out += _changed(inc)
-        return out
+        return self._out(self.verifier.on_tick(tick))
+
+    def _out(self, incidents: list[Incident]) -> list[Out]:
+        return _records(self.verifier.drain()) + _records(incidents)
 
 
-def _changed(incident: Incident | None) -> list[Out]:
-    if incident is None:
-        return []
-    out: list[Out] = [(topics.INCIDENTS, incident.incident_id, incident)]
-    kind = {IncidentStatus.RESOLVED: DecisionKind.RESOLVE,
-            IncidentStatus.ESCALATED: DecisionKind.ESCALATE}.get(incident.status)
-    if kind is not None:
-        cand = incident.candidates[incident.attempt]
-        out.append((topics.DECISIONS, incident.incident_id, DecisionRecord(
-            incident_id=incident.incident_id, tick=incident.tick, stage=VerifyStage.name,
-            decision=kind, fault_type=cand.fault_type, target=cand.entity_id,
-            explanation=incident.reason)))
-    return out
+def _records(records: Sequence[Record]) -> list[Out]:
+    """Each record on its topic, keyed by its incident."""
+    return [(r.topic, getattr(r, "incident_id", None), r) for r in records]

@@ -104,6 +104,10 @@ _ROWS = (
     ("escalated", "faults_escalated"), ("incidents opened", "incidents_opened"),
     ("false incidents", "false_incidents"), ("actions executed", "actions_executed"),
     ("false actions", "false_actions"), ("dead letters", "dead_letters"),
+    ("approvals requested", "approvals_requested"), ("approvals granted", "approvals_granted"),
+    ("approvals denied", "approvals_denied"), ("rollbacks", "rollbacks"), ("twin vetoes", "twin_vetoes"),
+    ("twin predictions checked", "twin_predictions_checked"),
+    ("twin predictions true", "twin_predictions_true"),
 )
 _MEANS = (("MTTD (ticks)", "mttd_ticks"), ("MTTR (ticks)", "mttr_ticks"),
           ("MTTR without loop (ticks)", "mttr_ticks_without_loop"))

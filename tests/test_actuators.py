@@ -70,20 +70,23 @@ rules:
 
 @pytest.mark.parametrize("fault", CATALOGUE, ids=lambda f: f.name)
 def test_the_default_policy_remediates_every_catalogue_fault_with_its_tool(fault: Any) -> None:
-    rule = PolicyTable.default().lookup(fault.name)
+    table = PolicyTable.default()
+    rule = table.lookup(fault.name)
     assert rule is not None
-    assert rule.tool == fault.remediation
+    assert table.workflow_of(rule).main_call().call == fault.remediation
 
 
 def test_the_default_policy_names_the_target_argument_of_its_tool() -> None:
     # The server's tools take the target as "<kind>_id" (cell_id, link_id, upf_id, ...).
+    table = PolicyTable.default()
     for fault in CATALOGUE:
-        rule = PolicyTable.default().lookup(fault.name)
-        assert rule.target_argument == f"{fault.root_kind.value}_id", fault.name
+        main = table.workflow_of(table.lookup(fault.name)).main_call()
+        assert main.target_argument == f"{fault.root_kind.value}_id", fault.name
 
 
 @pytest.mark.parametrize(("text", "field"), [
-    ("rules:\n  - {fault_type: cell_outage, target_argument: cell_id}\n", "rules.0.tool"),
+    ("rules:\n  - {fault_type: cell_outage, target_argument: cell_id}\n",
+     "rules.0: Value error, give either tool"),
     ("rules:\n  - {fault_type: cell_outage, tool: restart_cell, target_argument: cell_id,"
      " min_confidence: 2}\n", "min_confidence"),
     ("rules: []\n", "rules"),
@@ -113,13 +116,13 @@ def test_loading_a_missing_policy_file_is_a_policy_error(tmp_path: Path) -> None
         PolicyTable.load(missing)
 
 
-def test_a_user_policy_replaces_the_rule_for_its_fault_type(tmp_path: Path) -> None:
+def test_a_user_policy_replaces_the_rule_for_its_fault_type_and_keeps_the_others(tmp_path: Path) -> None:
     path = tmp_path / "user.yaml"
     path.write_text(ONE_RULE)
     table = PolicyTable.load(path)
     rule = table.lookup("link_degradation")
     assert (rule.tool, rule.min_confidence) == ("failover_link", 0.8)
-    assert table.lookup("cell_outage") is None
+    assert table.lookup("cell_outage").workflow == "restart_cell"
     assert table.lookup(None) is None
 
 

@@ -68,4 +68,5 @@ def test_a_bad_policy_file_exits_2_naming_the_field(tmp_path):
     path.write_text("rules:\n  - {fault_type: cell_outage, target_argument: cell_id}\n")
     done = netloop("run", "--scenario", "smoke", "--fast", "--ticks", "5", "--policies", str(path))
     assert done.returncode == 2
-    assert "rules.0.tool" in done.stderr and "Traceback" not in done.stderr
+    assert "rules.0" in done.stderr and "give either tool" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,6 +1,7 @@
 """The ``netloop`` command line: typer apps in :mod:`streams.cli.common`, commands in
 :mod:`streams.cli.loop` (run, evaluate, bench), :mod:`streams.cli.kafka`
-(worker, emulate, record, replay, schemas) and :mod:`streams.cli.netmcp` (serve, tools, call)."""
+(worker, emulate, record, replay, schemas), :mod:`streams.cli.netmcp` (serve, tools, call) and
+:mod:`streams.cli.safety` (approvals, audit)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from streams.cli.common import app
 from streams.cli import loop  # noqa: F401
 from streams.cli import kafka  # noqa: F401
 from streams.cli import netmcp  # noqa: F401
+from streams.cli import safety  # noqa: F401
 # isort: on
 
 

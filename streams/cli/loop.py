@@ -36,7 +36,13 @@ def run(
     no_act: Annotated[bool, typer.Option("--no-act", help="detect and plan, execute nothing")] = False,
     json_out: JsonOpt = None,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics on this port")] = None,
-    policies: Annotated[Path | None, typer.Option(help="policy YAML replacing the default")] = None,
+    policies: Annotated[Path | None, typer.Option(
+        help="policy YAML file, or a directory of them, laid over the built-in policies")] = None,
+    control: Annotated[bool, typer.Option(
+        "--control", help="serve the control endpoint (loopback, token in STATE_DIR/control.json) "
+                          "so `netloop approvals` can answer approval requests")] = False,
+    audit: Annotated[Path | None, typer.Option(
+        help="append decision records to this JSON Lines file (default: STATE_DIR/audit.jsonl)")] = None,
     record: Annotated[Path | None,
                       typer.Option(help="record topology and telemetry to FILE (.jsonl[.gz])")] = None,
     broker: Annotated[str | None,
@@ -72,7 +78,8 @@ def run(
     try:
         report = asyncio.run(run_scenario(sc, settings, act=not no_act, ticks=ticks, speed=speed,
                                           live=live, metrics=metrics, record=record,
-                                          netmcp_http=netmcp_http))
+                                          netmcp_http=netmcp_http, control=control,
+                                          audit=audit or settings.state_dir / "audit.jsonl"))
     except PolicyError as exc:
         raise fail(str(exc)) from None
     if json_out:
