@@ -403,3 +403,28 @@ def test_a_fault_that_pauses_and_returns_while_its_incident_is_open_opens_nothin
         assert tracker.close_tick(tick) == []
     assert anomalies_at(tracker, 20) == [] and anomalies_at(tracker, 21) == []
     assert [i.incident_id for i in tracker.active()] == [first.incident_id]
+
+
+def test_one_kpi_out_of_range_two_ticks_in_a_row_opens_nothing_three_ticks_open_an_incident(graph):
+    tracker = IncidentTracker(graph=graph)
+    lone = ("cell-0002-1", ("drop_rate_ratio",))
+    assert anomalies_at(tracker, 10, *lone) == []
+    assert anomalies_at(tracker, 11, *lone) == []
+    (incident,) = anomalies_at(tracker, 12, *lone)
+    assert incident.candidates[0].entity_id == "cell-0002-1"
+
+
+def test_a_cell_fault_under_an_active_core_incident_opens_its_own_incident(graph):
+    tracker = IncidentTracker(graph=graph)
+    upf = {"upf-2": ("cpu_utilization_ratio", LAT, "error_rate_ratio"),
+           **{c: (LAT, "throughput_mbps") for c in cells(2, 4)}}
+    congestion = ("prb_utilization_ratio", LAT, "drop_rate_ratio", "throughput_mbps")
+    opened = []
+    for tick in range(10, 16):
+        for entity, kpis in upf.items():
+            observe(tracker, tick, entity, kpis)
+        if tick >= 13:
+            observe(tracker, tick, "cell-0002-2", congestion)
+        opened += tracker.close_tick(tick)
+    assert [(i.candidates[0].entity_id, i.fault_type) for i in opened] == [
+        ("upf-2", "upf_overload"), ("cell-0002-2", "cell_congestion")]
