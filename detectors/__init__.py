@@ -15,33 +15,44 @@ score the rankings.
 from detectors.base import Detector
 from detectors.baseline import HoltBaseline
 from detectors.changepoint import change_point
+from detectors.default import DEFAULT_DETECTOR, default_filter, directions_of
 from detectors.graph import TopologyGraph
+from detectors.hst import HalfSpaceTrees
 from detectors.incidents import IncidentTracker
+from detectors.levelshift import LevelShift
 from detectors.localizer import Finding, Hypothesis, localize
 from detectors.rca import RootCauseRanking, avg_at_k, rank_root_causes, top_k_accuracy
 from detectors.robust import RobustBaseline
+from detectors.seasonal import SeasonalBaseline
 from detectors.signatures import SIGNATURES, Signature
-from detectors.threshold import AnomalyFilter, ZThreshold
+from detectors.threshold import AnomalyFilter, QuantileThreshold, ZThreshold
 from detectors.univariate import SERIES_DETECTORS, score_series, squash
 from detectors.windows import WindowCounts, window_counts, window_ids
 
 __all__ = [
+    "DEFAULT_DETECTOR",
     "SERIES_DETECTORS",
     "SIGNATURES",
     "AnomalyFilter",
     "Detector",
     "Finding",
+    "HalfSpaceTrees",
     "HoltBaseline",
     "Hypothesis",
     "IncidentTracker",
+    "LevelShift",
+    "QuantileThreshold",
     "RobustBaseline",
     "RootCauseRanking",
+    "SeasonalBaseline",
     "Signature",
     "TopologyGraph",
     "WindowCounts",
     "ZThreshold",
     "avg_at_k",
     "change_point",
+    "default_filter",
+    "directions_of",
     "localize",
     "rank_root_causes",
     "score_series",

@@ -3,9 +3,12 @@
 Evidence is persistent anomalies only: a KPI of an entity counts once it has
 been anomalous in ``persist`` consecutive ticks. Noise and one-tick glitches
 are independent from tick to tick and rarely persist; a fault does. A finding
-whose root has persistent anomalies at this tick opens an incident. Later
-findings with the same root, or whose anomalies mostly belong to an active
-incident, merge into it. Resolved incidents retire at once; escalated ones
+whose root has persistent anomalies at this tick opens an incident if it is
+corroborated: it explains at least two anomalies, or its one anomaly has
+lasted a tick longer (heavy-tailed noise does put one KPI out of range twice
+in a row now and then; twice on two KPIs, or three times, it does not).
+Later findings with the same root, or whose anomalies mostly belong to an
+active incident and add at most one new one, merge into it. Resolved incidents retire at once; escalated ones
 once their anomalies have cleared.
 """
 
@@ -97,7 +100,7 @@ class IncidentTracker:
             tracked = self._match(finding.best)
             if tracked is not None:
                 tracked.pairs |= finding.best.explains
-            elif finding.best.entity_id in fresh:
+            elif finding.best.entity_id in fresh and self._corroborated(finding.best):
                 opened.append(self._open(finding, tick))
         self._retire_quiet_escalations(anomalous)
         return opened
@@ -120,13 +123,19 @@ class IncidentTracker:
                 fresh.add(e)
         return anomalous, fresh
 
+    def _corroborated(self, best: Hypothesis) -> bool:
+        if len(best.explains) >= 2:
+            return True
+        ((entity, kpi),) = best.explains
+        return self._last[entity][kpi][1] > self.persist
+
     def _match(self, best: Hypothesis) -> _Tracked | None:
         for tracked in self._active.values():
             inc = tracked.incident
             if best.entity_id == inc.candidates[0].entity_id:
                 return tracked
             overlap = len(best.explains & tracked.pairs)
-            if overlap * 2 >= len(best.explains):
+            if overlap * 2 >= len(best.explains) and len(best.explains) - overlap < 2:
                 return tracked
         return None
 

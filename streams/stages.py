@@ -19,14 +19,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from actuators import Decider, Verifier, WorkflowEngine
-from detectors import AnomalyFilter, HoltBaseline, IncidentTracker, TopologyGraph, ZThreshold
+from detectors import (
+    DEFAULT_DETECTOR,
+    AnomalyFilter,
+    IncidentTracker,
+    TopologyGraph,
+    default_filter,
+    directions_of,
+)
 from schemas import (
-    KPIS_BY_KIND,
     ActionRequest,
     ActionResult,
     AnomalyEvent,
     DecisionRecord,
-    Direction,
     EntityKind,
     Incident,
     Record,
@@ -38,7 +43,6 @@ from streams.bus import Message
 from streams.perceive import Batch, decode_telemetry
 
 Out = tuple[str, str | None, Record]
-_SIGN = {Direction.UP: 1.0, Direction.DOWN: -1.0, Direction.BOTH: 0.0}
 
 
 @dataclass(frozen=True)
@@ -80,10 +84,9 @@ class DetectStage:
         key = (batch.shard, batch.kind)
         known = self._filters.get(key)
         if known is None or known[0] != batch.entity_ids:
-            directions = np.array([_SIGN[k.bad] for k in KPIS_BY_KIND[batch.kind]])
             c = self.config
-            f = AnomalyFilter(detector=HoltBaseline(directions=directions, warmup=c.warmup),
-                              threshold=ZThreshold(c.threshold), relearn_after=c.relearn_after)
+            f = default_filter(directions_of(batch.kind), threshold=c.threshold, warmup=c.warmup,
+                               relearn_after=c.relearn_after)
             known = self._filters[key] = (batch.entity_ids, f)
         return known[1]
 
@@ -99,7 +102,7 @@ class DetectStage:
             out.append((topics.ANOMALIES, e, AnomalyEvent(
                 entity_id=e, kpi=names[j], tick=batch.tick, value=float(batch.values[i, j]),
                 expected=float(expected[i, j]), score=round(float(scores[i, j]), 3),
-                detector="holt")))
+                detector=DEFAULT_DETECTOR)))
         return out
 
 

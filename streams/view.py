@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from statistics import median
+
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
@@ -128,6 +130,12 @@ def report_table(reports: list[RunReport]) -> Table:
     for label, field in _MEANS:
         values = [getattr(r, field) for r in reports]
         t.add_row(label, *(_num(v) for v in values), *([_num(_mean(values))] if total else []))
+    delays = [_delays(r) for r in reports]
+    t.add_row("MTTD median (ticks)", *(_num(_median(d)) for d in delays),
+              *([_num(_median([x for d in delays for x in d]))] if total else []))
+    t.add_row("false incidents (%)", *(_share(r.false_incidents, r.incidents_opened) for r in reports),
+              *([_share(sum(r.false_incidents for r in reports), sum(r.incidents_opened for r in reports))]
+                if total else []))
     t.add_row("wall seconds", *(f"{r.wall_seconds:.1f}" for r in reports),
               *([f"{sum(r.wall_seconds for r in reports):.1f}"] if total else []))
     return t
@@ -135,6 +143,19 @@ def report_table(reports: list[RunReport]) -> Table:
 
 def _num(x: float | None) -> str:
     return "-" if x is None else f"{x:g}"
+
+
+def _delays(r: RunReport) -> list[int]:
+    """Ticks from start to detection of each detected fault of a run."""
+    return [f.detected_tick - f.start for f in r.faults if f.detected_tick is not None]
+
+
+def _median(xs: list[int]) -> float | None:
+    return float(median(xs)) if xs else None
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}" if whole else "-"
 
 
 def _mean(xs: list[float | None]) -> float | None:

@@ -18,6 +18,7 @@ from simulator import (
     load_scenario,
     parse_scenario,
 )
+from simulator.traffic import daily_load
 
 # A small topology: upf-2 serves sites 2 and 4, smf-1 sites 1 and 3, amf-2 sites 2 and 4.
 SMALL = """
@@ -454,6 +455,39 @@ def test_every_built_in_scenario_loads_and_builds(name):
 
 def test_the_built_in_scenarios_include_the_documented_ones():
     assert {"demo", "overlap", "random", "smoke"} <= set(builtin_scenarios())
+
+
+def planned_suite() -> dict[str, tuple[Network, list]]:
+    """Every built-in scenario with its network and resolved faults."""
+    out = {}
+    for name in builtin_scenarios():
+        net = Network.from_scenario(load_scenario(name))
+        out[name] = (net, net.plan)
+    return out
+
+
+def test_the_built_in_suite_has_ten_scenarios_and_covers_every_fault_type():
+    suite = planned_suite()
+    assert len(suite) >= 10
+    assert {p.type for _, plan in suite.values() for p in plan} == set(FAULT_TYPES)
+
+
+def test_the_built_in_suite_ranges_from_tens_to_thousands_of_cells():
+    cells = sorted(len(net.topology.ids[EntityKind.CELL]) for net, _ in planned_suite().values())
+    assert cells[0] < 100 and cells[-1] >= 1000
+
+
+def test_the_built_in_suite_has_quiet_runs_overlapping_faults_and_faults_in_the_busy_hour():
+    suite = planned_suite()
+    assert [name for name, (_, plan) in suite.items() if not plan]
+
+    def overlapping(plan) -> bool:
+        return any(b.at < a.at + (a.duration or 10**9) for a, b in pairwise(plan))
+
+    assert [name for name, (_, plan) in suite.items() if overlapping(plan)]
+    busy = [p for net, plan in suite.values() for p in plan
+            if daily_load(p.at * net.scenario.tick_seconds) > 0.95]
+    assert {p.type for p in busy} == set(FAULT_TYPES)
 
 
 # --- random faults ------------------------------------------------------------------------------
