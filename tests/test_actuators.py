@@ -446,3 +446,33 @@ def test_after_a_restart_a_mitigating_incident_is_judged_from_its_action_tick() 
     (done,) = v.on_tick(17)
     assert (done.incident_id, done.status) == ("INC-1", IncidentStatus.RESOLVED)
     assert v.on_tick(40) == []  # INC-0 was closed before the restart and stays closed
+
+
+def test_one_tick_noise_on_the_incidents_entities_does_not_hold_off_its_resolution() -> None:
+    v = verifier()
+    v.track(link_incident(tick=10))
+    anomalies(v, "cell-0003-1", range(10, 13))
+    for t in range(13, 30, 2):  # a different KPI or tick each time: never twice running
+        v.observe(anomaly("cell-0003-2", t))
+    assert v.on_tick(15) == []
+    (done,) = v.on_tick(16)  # 4 ticks after the last persistent anomaly (12)
+    assert done.status is IncidentStatus.RESOLVED
+
+
+def test_an_anomaly_that_persists_holds_off_the_resolution() -> None:
+    v = verifier()
+    v.track(link_incident(tick=10))
+    anomalies(v, "cell-0003-2", range(10, 20))
+    assert v.on_tick(22) == []
+    (done,) = v.on_tick(23)
+    assert done.status is IncidentStatus.RESOLVED
+
+
+def test_a_new_incident_rooted_on_a_watched_entity_takes_that_entity_out_of_the_older_watch() -> None:
+    v = verifier()
+    v.track(link_incident(tick=10))
+    v.track(incident(candidate("cell-0003-2", "cell_congestion"), symptoms=("cell-0003-2",),
+                     incident_id="INC-2", tick=12))
+    anomalies(v, "cell-0003-2", range(12, 30))  # the second fault goes on
+    (done,) = v.on_tick(16)
+    assert (done.incident_id, done.status) == ("INC-1", IncidentStatus.RESOLVED)
