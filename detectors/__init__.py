@@ -15,6 +15,7 @@ score the rankings.
 from detectors.base import Detector
 from detectors.baseline import HoltBaseline
 from detectors.changepoint import change_point
+from detectors.classifier import FaultTypeClassifier, shipped_classifier, signature_features
 from detectors.default import DEFAULT_DETECTOR, default_filter, directions_of
 from detectors.graph import TopologyGraph
 from detectors.hst import HalfSpaceTrees
@@ -35,6 +36,7 @@ __all__ = [
     "SIGNATURES",
     "AnomalyFilter",
     "Detector",
+    "FaultTypeClassifier",
     "Finding",
     "HalfSpaceTrees",
     "HoltBaseline",
@@ -56,6 +58,8 @@ __all__ = [
     "localize",
     "rank_root_causes",
     "score_series",
+    "shipped_classifier",
+    "signature_features",
     "squash",
     "top_k_accuracy",
     "window_counts",

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from detectors.classifier import FaultTypeClassifier
 from detectors.graph import TopologyGraph
 from detectors.localizer import Finding, Hypothesis, Pair, localize
 from schemas import AnomalyEvent, Candidate, Incident, IncidentStatus
@@ -40,9 +41,10 @@ class IncidentTracker:
     """
 
     def __init__(self, *, graph: TopologyGraph, window: int = 3, persist: int = 2,
-                 min_quality: float = 0.3) -> None:
+                 min_quality: float = 0.3, classifier: FaultTypeClassifier | None = None) -> None:
         self.graph = graph
         self.window, self.persist, self.min_quality = window, persist, min_quality
+        self.classifier = classifier
         # entity -> KPI -> (last tick anomalous, consecutive ticks anomalous up to it)
         self._last: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
         self._active: dict[str, _Tracked] = {}
@@ -75,7 +77,7 @@ class IncidentTracker:
             if tracked is not None:
                 tracked.pairs |= finding.best.explains
             elif finding.best.entity_id in fresh and self._corroborated(finding.best):
-                opened.append(self._open(finding, tick))
+                opened.append(self._open(finding, tick, anomalous))
         self._retire_quiet_escalations(anomalous)
         return opened
 
@@ -113,12 +115,15 @@ class IncidentTracker:
                 return tracked
         return None
 
-    def _open(self, finding: Finding, tick: int) -> Incident:
+    def _open(self, finding: Finding, tick: int, anomalous: dict[str, set[str]]) -> Incident:
         best = finding.best
         candidates = [_candidate(h) for h in (best, *finding.alternatives)]
+        if self.classifier is not None:  # where: the signatures' ranking; what: the learned classifier
+            fault_type, _ = self.classifier.classify(best.entity_id, anomalous, self.graph)
+            candidates[0] = candidates[0].model_copy(update={"fault_type": fault_type})
         incident = Incident(
             incident_id=incident_id(tick, best.entity_id), status=IncidentStatus.OPEN, opened_tick=tick,
-            tick=tick, fault_type=best.fault_type, confidence=finding.confidence,
+            tick=tick, fault_type=candidates[0].fault_type, confidence=finding.confidence,
             candidates=candidates, symptoms=sorted(best.entities))
         self._active[incident.incident_id] = _Tracked(incident, set(best.explains))
         return incident

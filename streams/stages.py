@@ -21,6 +21,7 @@ from detectors import (
     TopologyGraph,
     default_filter,
     directions_of,
+    shipped_classifier,
 )
 from schemas import (
     ActionRequest,
@@ -106,7 +107,7 @@ class LocalizeStage:
 
     def __init__(self) -> None:
         self.graph = TopologyGraph()
-        self.tracker = IncidentTracker(graph=self.graph)
+        self.tracker = IncidentTracker(graph=self.graph, classifier=shipped_classifier())
 
     async def handle(self, msg: Message) -> list[Out]:
         topic, value = msg.topic, msg.value

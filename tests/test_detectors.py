@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from detectors import (
+    SIGNATURES,
     AnomalyFilter,
     HalfSpaceTrees,
     HoltBaseline,
@@ -20,6 +21,7 @@ from detectors import (
     TopologyGraph,
     ZThreshold,
     localize,
+    shipped_classifier,
 )
 from schemas import AnomalyEvent, IncidentStatus
 from simulator import Topology
@@ -508,3 +510,35 @@ def test_the_filter_with_learn_flagged_learns_from_every_point():
     spike[0, 0] *= 2.0
     assert f.step(spike)[1][0, 0]
     assert f.detector.expected()[0, 0] != before[0, 0]
+
+
+# --- fault-type classifier -----------------------------------------------------------------------
+
+
+class FixedType:
+    """A classifier stand-in that always answers the same type."""
+
+    def classify(self, root, anomalous, graph):
+        return "interference", 0.9
+
+
+def test_a_tracker_with_a_classifier_types_the_incident_and_its_first_candidate_by_it(graph):
+    tracker = IncidentTracker(graph=graph, classifier=FixedType())
+    anomalies_at(tracker, 10)
+    (incident,) = anomalies_at(tracker, 11)
+    assert incident.fault_type == incident.candidates[0].fault_type == "interference"
+    assert incident.candidates[0].entity_id == "cell-0001-1"
+
+
+def test_the_classifier_only_names_a_fault_type_the_roots_kind_can_have(graph):
+    cell_like = {"upf-1": {"cpu_utilization_ratio"}, **{c: {"cqi", "bler_ratio"} for c in cells(1, 3)}}
+    assert shipped_classifier().classify("upf-1", cell_like, graph)[0] == "upf_overload"
+
+
+@pytest.mark.parametrize("fault_type", ["cell_outage", "interference", "handover_failure", "link_down"])
+def test_the_shipped_classifier_types_a_textbook_signature(graph, fault_type):
+    root = "link-0002" if fault_type == "link_down" else "cell-0002-1"
+    (signature,) = [s for s in SIGNATURES if s.fault_type == fault_type]
+    behind = {c: set(signature.cell_kpis) for c in graph.cells_of(root)}
+    anomalous = {root: set(signature.root_kpis), **behind}
+    assert shipped_classifier().classify(root, anomalous, graph)[0] == fault_type

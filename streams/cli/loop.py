@@ -1,4 +1,4 @@
-"""Commands that run the loop: run, evaluate, scenarios, bench, and the NetMCP tool server."""
+"""Commands that run the loop: run, evaluate, scenarios, episodes, bench, and the NetMCP tool server."""
 
 from __future__ import annotations
 
@@ -167,6 +167,21 @@ def list_scenarios() -> None:
         t = sc.topology
         typer.echo(f"{name:12s} {sc.ticks:6d} ticks  {t.sites} sites × {t.cells_per_site} cells  "
                    f"{len(sc.faults) + (sc.random_faults.count if sc.random_faults else 0)} faults")
+
+
+@app.command(rich_help_panel=LOOP)
+def episodes(
+    out: Annotated[Path | None, typer.Option(help="JSON file (default: the package data the loop reads)")]
+    = None,
+    seed: Annotated[int, typer.Option(help="seed of the simulated network and its faults")] = 0,
+    per_type: Annotated[int, typer.Option(min=1, help="faults of each type to simulate")] = 60,
+) -> None:
+    """Rebuild the fault-type classifier's training episodes from the simulator (a few seconds)."""
+    from streams.episodes import default_episodes_path, write_episodes
+
+    path = out or default_episodes_path()
+    n = write_episodes(path, seed=seed, per_type=per_type)
+    typer.echo(f"{n} labelled episodes ({per_type} faults of each type simulated, seed {seed}) → {path}")
 
 
 def _run_on_broker(sc: Scenario, settings: Settings, *, speed: float | None, act: bool,
