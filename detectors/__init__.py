@@ -14,6 +14,7 @@ score the rankings.
 
 from detectors.base import Detector
 from detectors.baseline import HoltBaseline
+from detectors.calibration import ConfidenceCalibration, shipped_calibration
 from detectors.changepoint import change_point
 from detectors.classifier import FaultTypeClassifier, shipped_classifier, signature_features
 from detectors.default import DEFAULT_DETECTOR, default_filter, directions_of
@@ -35,6 +36,7 @@ __all__ = [
     "SERIES_DETECTORS",
     "SIGNATURES",
     "AnomalyFilter",
+    "ConfidenceCalibration",
     "Detector",
     "FaultTypeClassifier",
     "Finding",
@@ -58,6 +60,7 @@ __all__ = [
     "localize",
     "rank_root_causes",
     "score_series",
+    "shipped_calibration",
     "shipped_classifier",
     "signature_features",
     "squash",

@@ -75,7 +75,13 @@ class FaultTypeClassifier:
 
 
 @cache
+def shipped_episodes() -> dict:
+    """The episodes shipped as package data (read once per process)."""
+    return json.loads((resources.files("detectors") / "data" / EPISODES_FILE).read_text())
+
+
+@cache
 def shipped_classifier() -> FaultTypeClassifier:
     """The classifier fitted on the shipped episodes (once per process)."""
-    data = json.loads((resources.files("detectors") / "data" / EPISODES_FILE).read_text())
+    data = shipped_episodes()
     return FaultTypeClassifier().fit(np.array(data["features"]), data["labels"])

@@ -8,13 +8,14 @@ corroborated: it explains at least two anomalies, or its one anomaly has
 lasted a tick longer (heavy-tailed noise does put one KPI out of range twice
 in a row now and then; twice on two KPIs, or three times, it does not).
 Later findings with the same root, or whose anomalies mostly belong to an
-active incident and add at most one new one, merge into it. Resolved incidents retire at once; escalated ones
-once their anomalies have cleared.
+active incident and add at most one new one, merge into it. Resolved
+incidents retire at once; escalated ones once their anomalies have cleared.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from detectors.classifier import FaultTypeClassifier
@@ -41,10 +42,11 @@ class IncidentTracker:
     """
 
     def __init__(self, *, graph: TopologyGraph, window: int = 3, persist: int = 2,
-                 min_quality: float = 0.3, classifier: FaultTypeClassifier | None = None) -> None:
+                 min_quality: float = 0.3, classifier: FaultTypeClassifier | None = None,
+                 calibration: Callable[[float], float] | None = None) -> None:
         self.graph = graph
         self.window, self.persist, self.min_quality = window, persist, min_quality
-        self.classifier = classifier
+        self.classifier, self.calibration = classifier, calibration
         # entity -> KPI -> (last tick anomalous, consecutive ticks anomalous up to it)
         self._last: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
         self._active: dict[str, _Tracked] = {}
@@ -123,10 +125,14 @@ class IncidentTracker:
             candidates[0] = candidates[0].model_copy(update={"fault_type": fault_type})
         incident = Incident(
             incident_id=incident_id(tick, best.entity_id), status=IncidentStatus.OPEN, opened_tick=tick,
-            tick=tick, fault_type=candidates[0].fault_type, confidence=finding.confidence,
+            tick=tick, fault_type=candidates[0].fault_type, confidence=self._confidence(finding),
             candidates=candidates, symptoms=sorted(best.entities))
         self._active[incident.incident_id] = _Tracked(incident, set(best.explains))
         return incident
+
+    def _confidence(self, finding: Finding) -> float:
+        raw = finding.confidence
+        return raw if self.calibration is None else round(self.calibration(raw), 3)
 
     def _retire_quiet_escalations(self, anomalous: dict[str, set[str]]) -> None:
         for iid, tracked in list(self._active.items()):

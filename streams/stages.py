@@ -21,6 +21,7 @@ from detectors import (
     TopologyGraph,
     default_filter,
     directions_of,
+    shipped_calibration,
     shipped_classifier,
 )
 from schemas import (
@@ -107,7 +108,8 @@ class LocalizeStage:
 
     def __init__(self) -> None:
         self.graph = TopologyGraph()
-        self.tracker = IncidentTracker(graph=self.graph, classifier=shipped_classifier())
+        self.tracker = IncidentTracker(graph=self.graph, classifier=shipped_classifier(),
+                                       calibration=shipped_calibration())
 
     async def handle(self, msg: Message) -> list[Out]:
         topic, value = msg.topic, msg.value

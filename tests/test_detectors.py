@@ -542,3 +542,11 @@ def test_the_shipped_classifier_types_a_textbook_signature(graph, fault_type):
     behind = {c: set(signature.cell_kpis) for c in graph.cells_of(root)}
     anomalous = {root: set(signature.root_kpis), **behind}
     assert shipped_classifier().classify(root, anomalous, graph)[0] == fault_type
+
+
+def test_a_tracker_with_a_calibration_reports_the_calibrated_confidence(graph):
+    tracker = IncidentTracker(graph=graph, calibration=lambda raw: 0.5 + raw / 10)
+    anomalies_at(tracker, 10)
+    (incident,) = anomalies_at(tracker, 11)
+    raw = localize({OUTAGE[0]: set(OUTAGE[1])}, graph)[0].confidence
+    assert incident.confidence == round(0.5 + raw / 10, 3)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import numpy as np
 
-from detectors import FaultTypeClassifier, localize, shipped_classifier
-from streams.episodes import labelled_episodes, simulated_faults
+from detectors import FaultTypeClassifier, localize, shipped_calibration, shipped_classifier
+from detectors.classifier import shipped_episodes
+from streams.episodes import calibration_findings, labelled_episodes, simulated_faults
 from tests.test_cli import netloop
 
 
@@ -26,7 +28,7 @@ def test_every_fault_type_is_among_the_episodes():
 def test_the_classifier_types_held_out_faults_at_least_as_well_as_the_best_signature():
     graph, seen = simulated_faults(seed=7, per_type=8)
     by_signature = by_classifier = 0
-    for fault, evidence in seen:
+    for (fault,), evidence in seen:
         ranked = [f.best for f in localize(evidence, graph) if f.best.entity_id == fault.target]
         by_signature += bool(ranked) and ranked[0].fault_type == fault.type
         by_classifier += shipped_classifier().classify(fault.target, evidence, graph)[0] == fault.type
@@ -46,3 +48,28 @@ def test_the_episodes_command_writes_features_and_labels(tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads(out.read_text())
     assert len(data["features"]) == len(data["labels"]) > 0 and data["seed"] == 4
+    assert len(data["calibration"]["raw"]) == len(data["calibration"]["right"]) > 0
+
+
+def test_the_shipped_calibration_rises_with_the_raw_confidence_and_stays_a_probability():
+    grid = [shipped_calibration()(r / 20) for r in range(21)]
+    assert all(0.0 < p <= 1.0 for p in grid)
+    assert all(a <= b for a, b in pairwise(grid))
+    assert grid[0] < grid[-1]
+
+
+def test_in_well_filled_bins_the_calibrated_confidence_matches_the_share_of_right_findings():
+    data = shipped_episodes()["calibration"]
+    raw, right = np.array(data["raw"]), np.array(data["right"], dtype=float)
+    bins = np.minimum((raw * 10).astype(int), 9)
+    for b in np.unique(bins):
+        inside = bins == b
+        if inside.sum() >= 30:
+            assert abs(shipped_calibration()((b + 0.5) / 10) - right[inside].mean()) < 0.05
+
+
+def test_calibration_findings_include_wrong_ones_when_the_classifier_is_wrong():
+    X, _ = labelled_episodes(seed=5, per_type=3)
+    two_types = FaultTypeClassifier().fit(X[:2], ["cell_outage", "link_down"])  # every cell: an outage
+    raw, right = calibration_findings(two_types, seed=6, per_type=2)
+    assert len(raw) == len(right) > 0 and not all(right)

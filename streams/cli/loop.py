@@ -176,12 +176,13 @@ def episodes(
     seed: Annotated[int, typer.Option(help="seed of the simulated network and its faults")] = 0,
     per_type: Annotated[int, typer.Option(min=1, help="faults of each type to simulate")] = 60,
 ) -> None:
-    """Rebuild the fault-type classifier's training episodes from the simulator (a few seconds)."""
+    """Rebuild the classifier's training episodes and the confidence calibration from the simulator."""
     from streams.episodes import default_episodes_path, write_episodes
 
     path = out or default_episodes_path()
-    n = write_episodes(path, seed=seed, per_type=per_type)
-    typer.echo(f"{n} labelled episodes ({per_type} faults of each type simulated, seed {seed}) → {path}")
+    n, findings = write_episodes(path, seed=seed, per_type=per_type)
+    typer.echo(f"{n} labelled episodes ({per_type} faults of each type simulated, seed {seed}) and "
+               f"{findings} findings on pairs of faults for the confidence calibration → {path}")
 
 
 def _run_on_broker(sc: Scenario, settings: Settings, *, speed: float | None, act: bool,
