@@ -7,9 +7,10 @@ whose root has persistent anomalies at this tick opens an incident if it is
 corroborated: it explains at least two anomalies, or its one anomaly has
 lasted a tick longer (heavy-tailed noise does put one KPI out of range twice
 in a row now and then; twice on two KPIs, or three times, it does not).
-Later findings with the same root, or whose anomalies mostly belong to an
-active incident and add at most one new one, merge into it. Resolved
-incidents retire at once; escalated ones once their anomalies have cleared.
+Later findings with the same root, or whose anomalies all belong to an
+active incident, merge into it; a finding with a persistent anomaly of its
+own is a fault of its own. Resolved incidents retire at once; escalated
+ones once their anomalies have cleared.
 """
 
 from __future__ import annotations
@@ -112,8 +113,7 @@ class IncidentTracker:
             inc = tracked.incident
             if best.entity_id == inc.candidates[0].entity_id:
                 return tracked
-            overlap = len(best.explains & tracked.pairs)
-            if overlap * 2 >= len(best.explains) and len(best.explains) - overlap < 2:
+            if best.explains <= tracked.pairs:
                 return tracked
         return None
 

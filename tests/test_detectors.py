@@ -550,3 +550,29 @@ def test_a_tracker_with_a_calibration_reports_the_calibrated_confidence(graph):
     (incident,) = anomalies_at(tracker, 11)
     raw = localize({OUTAGE[0]: set(OUTAGE[1])}, graph)[0].confidence
     assert incident.confidence == round(0.5 + raw / 10, 3)
+
+
+def test_a_handover_failure_on_a_cell_already_dropping_under_an_smf_fault_opens_its_own_incident(graph):
+    tracker = IncidentTracker(graph=graph)
+    smf = {"smf-1": ("error_rate_ratio",), **{c: ("active_users", "drop_rate_ratio") for c in cells(1, 3)}}
+    handover = ("handover_success_ratio", "drop_rate_ratio", "active_users")
+    opened = []
+    for tick in range(10, 16):
+        for entity, kpis in smf.items():
+            observe(tracker, tick, entity, kpis)
+        if tick >= 13:
+            observe(tracker, tick, "cell-0003-2", handover)
+        opened += tracker.close_tick(tick)
+    assert [i.candidates[0].entity_id for i in opened] == ["smf-1", "cell-0003-2"]
+
+
+def test_a_cell_hypothesis_made_only_of_a_core_incidents_symptoms_merges_into_it(graph):
+    tracker = IncidentTracker(graph=graph)
+    upf = {"upf-2": ("cpu_utilization_ratio", LAT, "error_rate_ratio"),
+           **{c: (LAT, "throughput_mbps") for c in cells(2, 4)}}
+    opened = []
+    for tick in range(10, 20):
+        for entity, kpis in upf.items():
+            observe(tracker, tick, entity, kpis)
+        opened += tracker.close_tick(tick)
+    assert [i.candidates[0].entity_id for i in opened] == ["upf-2"]

@@ -73,3 +73,4 @@ def test_calibration_findings_include_wrong_ones_when_the_classifier_is_wrong():
     two_types = FaultTypeClassifier().fit(X[:2], ["cell_outage", "link_down"])  # every cell: an outage
     raw, right = calibration_findings(two_types, seed=6, per_type=2)
     assert len(raw) == len(right) > 0 and not all(right)
+
