@@ -426,18 +426,24 @@ def test_one_kpi_out_of_range_two_ticks_in_a_row_opens_nothing_three_ticks_open_
     assert incident.candidates[0].entity_id == "cell-0002-1"
 
 
-def test_a_cell_fault_under_an_active_core_incident_opens_its_own_incident(graph):
+def core_fault_then_cell_fault(graph, core: dict, cell: str, kpis: tuple[str, ...]) -> list:
+    """Incidents opened over ticks 10-15: the core fault's anomalies from 10, the cell's from 13."""
     tracker = IncidentTracker(graph=graph)
+    opened = []
+    for tick in range(10, 16):
+        for entity, core_kpis in core.items():
+            observe(tracker, tick, entity, core_kpis)
+        if tick >= 13:
+            observe(tracker, tick, cell, kpis)
+        opened += tracker.close_tick(tick)
+    return opened
+
+
+def test_a_cell_fault_under_an_active_core_incident_opens_its_own_incident(graph):
     upf = {"upf-2": ("cpu_utilization_ratio", LAT, "error_rate_ratio"),
            **{c: (LAT, "throughput_mbps") for c in cells(2, 4)}}
     congestion = ("prb_utilization_ratio", LAT, "drop_rate_ratio", "throughput_mbps")
-    opened = []
-    for tick in range(10, 16):
-        for entity, kpis in upf.items():
-            observe(tracker, tick, entity, kpis)
-        if tick >= 13:
-            observe(tracker, tick, "cell-0002-2", congestion)
-        opened += tracker.close_tick(tick)
+    opened = core_fault_then_cell_fault(graph, upf, "cell-0002-2", congestion)
     assert [(i.candidates[0].entity_id, i.fault_type) for i in opened] == [
         ("upf-2", "upf_overload"), ("cell-0002-2", "cell_congestion")]
 
@@ -553,16 +559,9 @@ def test_a_tracker_with_a_calibration_reports_the_calibrated_confidence(graph):
 
 
 def test_a_handover_failure_on_a_cell_already_dropping_under_an_smf_fault_opens_its_own_incident(graph):
-    tracker = IncidentTracker(graph=graph)
     smf = {"smf-1": ("error_rate_ratio",), **{c: ("active_users", "drop_rate_ratio") for c in cells(1, 3)}}
     handover = ("handover_success_ratio", "drop_rate_ratio", "active_users")
-    opened = []
-    for tick in range(10, 16):
-        for entity, kpis in smf.items():
-            observe(tracker, tick, entity, kpis)
-        if tick >= 13:
-            observe(tracker, tick, "cell-0003-2", handover)
-        opened += tracker.close_tick(tick)
+    opened = core_fault_then_cell_fault(graph, smf, "cell-0003-2", handover)
     assert [i.candidates[0].entity_id for i in opened] == ["smf-1", "cell-0003-2"]
 
 
