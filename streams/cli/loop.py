@@ -116,7 +116,9 @@ def evaluate(
     if json_out:
         write_json(json_out, [r.model_dump(mode="json") for r in reports])
     if json_out != "-":
-        Console().print(report_table(reports))
+        # wide enough for every column, even when the terminal (or a pipe's 80) is not: no "bu…" headers
+        needed = 30 + 13 * (len(reports) + 1)
+        Console(width=max(Console().width, needed)).print(report_table(reports))
 
 
 def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels: Path | None,
