@@ -55,10 +55,10 @@ class Bare:
 class Filtered:
     """The baseline behind an AnomalyFilter."""
 
-    def __init__(self, baseline=HoltBaseline) -> None:
+    def __init__(self, baseline=HoltBaseline, threshold=ZThreshold) -> None:
         self.detector = baseline(directions=DIRECTIONS, warmup=WARMUP)
         self.filter = AnomalyFilter(
-            detector=self.detector, threshold=ZThreshold(6.0), relearn_after=5
+            detector=self.detector, threshold=threshold(), relearn_after=5
         )
 
     def step(self, X: np.ndarray) -> np.ndarray:
@@ -72,9 +72,10 @@ SUBJECTS = pytest.mark.parametrize(
     "make",
     [Bare, Filtered, partial(Bare, RobustBaseline), partial(Filtered, RobustBaseline),
      partial(Bare, SEASONAL), partial(Filtered, SEASONAL), partial(Bare, LevelShift),
-     partial(Filtered, LevelShift), partial(Bare, HST), partial(Filtered, HST)],
+     partial(Filtered, LevelShift), partial(Bare, HST), partial(Filtered, HST),
+     partial(Filtered, LevelShift, QuantileThreshold)],
     ids=["bare", "filtered", "robust-bare", "robust-filtered", "seasonal-bare", "seasonal-filtered",
-         "levelshift-bare", "levelshift-filtered", "hst-bare", "hst-filtered"],
+         "levelshift-bare", "levelshift-filtered", "hst-bare", "hst-filtered", "levelshift-quantile"],
 )
 
 
@@ -110,8 +111,9 @@ def test_the_same_input_gives_the_same_scores(make):
 
 
 def state_shapes(subject) -> dict[str, tuple[int, ...]]:
-    """Shapes of every array the subject keeps, detector and filter alike."""
-    owners = [subject.detector, getattr(subject, "filter", None)]
+    """Shapes of every array the subject keeps: detector, filter and threshold alike."""
+    f = getattr(subject, "filter", None)
+    owners = [subject.detector, f, getattr(f, "threshold", None)]
     return {
         f"{type(o).__name__}.{k}": v.shape
         for o in owners
