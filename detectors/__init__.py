@@ -1,12 +1,18 @@
 """Online anomaly detection and root-cause analysis, on numpy arrays, without any transport.
 
-Detectors follow a batch protocol over N×K matrices (:class:`Detector`):
-:class:`HoltBaseline` and :class:`RobustBaseline`; thresholds are separate
-objects (:class:`ZThreshold`), combined by :class:`AnomalyFilter`.
+Detectors follow a batch protocol over N×K matrices (:class:`Detector`) and
+score only the bad direction of each KPI: :class:`HoltBaseline`,
+:class:`LevelShift` (a CUSUM of Holt residuals), :class:`RobustBaseline`,
+:class:`SeasonalBaseline` and the multivariate :class:`HalfSpaceTrees`.
+Thresholds are separate objects (:class:`ZThreshold`,
+:class:`QuantileThreshold`), combined with a detector by
+:class:`AnomalyFilter`; :func:`default_filter` is the set the loop runs.
 :func:`localize` ranks root causes on the topology; :class:`IncidentTracker`
-turns anomalies into incidents. For outside data: :func:`score_series` runs
-the detectors on univariate series (scores in [0, 1]) and
-:func:`window_counts` scores flags against labelled windows;
+turns anomalies into incidents, typed by a :class:`FaultTypeClassifier`
+(:func:`shipped_classifier`) and with a confidence calibrated by
+:class:`ConfidenceCalibration` (:func:`shipped_calibration`). For outside
+data: :func:`score_series` runs the detectors on univariate series (scores
+in [0, 1]) and :func:`window_counts` scores flags against labelled windows;
 :func:`rank_root_causes` ranks the entities of a generic case (metrics,
 optionally a dependency graph), :func:`top_k_accuracy` and :func:`avg_at_k`
 score the rankings.
@@ -14,7 +20,9 @@ score the rankings.
 
 from detectors.base import Detector
 from detectors.baseline import HoltBaseline
+from detectors.calibration import ConfidenceCalibration, shipped_calibration
 from detectors.changepoint import change_point
+from detectors.classifier import FaultTypeClassifier, shipped_classifier, signature_features
 from detectors.default import DEFAULT_DETECTOR, default_filter, directions_of
 from detectors.graph import TopologyGraph
 from detectors.hst import HalfSpaceTrees
@@ -34,7 +42,9 @@ __all__ = [
     "SERIES_DETECTORS",
     "SIGNATURES",
     "AnomalyFilter",
+    "ConfidenceCalibration",
     "Detector",
+    "FaultTypeClassifier",
     "Finding",
     "HalfSpaceTrees",
     "HoltBaseline",
@@ -56,6 +66,9 @@ __all__ = [
     "localize",
     "rank_root_causes",
     "score_series",
+    "shipped_calibration",
+    "shipped_classifier",
+    "signature_features",
     "squash",
     "top_k_accuracy",
     "window_counts",

@@ -71,6 +71,18 @@ class HalfSpaceTrees:
         A residual of ``scale`` sigmas maps to 0.5 in the trees' [0, 1) space.
     warmup, seed
         Updates before scoring (at least one full window is also needed), and the trees' seed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> d = HalfSpaceTrees(directions=np.array([1.0, 1.0]), window=20, warmup=20)
+    >>> for _ in range(100):
+    ...     d.learn_many(10.0 + rng.normal(size=(1, 2)))
+    >>> usual = d.score_many(np.array([[10.5, 10.5]]))
+    >>> unusual = d.score_many(np.array([[14.0, 10.0]]))
+    >>> bool(unusual[0, 0] > 4 * usual.max())
+    True
     """
 
     def __init__(self, *, directions: np.ndarray, n_trees: int = 10, height: int = 5, window: int = 60,

@@ -7,17 +7,19 @@ whose root has persistent anomalies at this tick opens an incident if it is
 corroborated: it explains at least two anomalies, or its one anomaly has
 lasted a tick longer (heavy-tailed noise does put one KPI out of range twice
 in a row now and then; twice on two KPIs, or three times, it does not).
-Later findings with the same root, or whose anomalies mostly belong to an
-active incident and add at most one new one, merge into it. Resolved incidents retire at once; escalated ones
-once their anomalies have cleared.
+Later findings with the same root, or whose anomalies all belong to an
+active incident, merge into it; a finding with a persistent anomaly of its
+own is a fault of its own. Resolved incidents retire at once; escalated
+ones once their anomalies have cleared.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from detectors.classifier import FaultTypeClassifier
 from detectors.graph import TopologyGraph
 from detectors.localizer import Finding, Hypothesis, Pair, localize
 from schemas import KPIS_BY_KIND, AnomalyEvent, Candidate, Incident, IncidentStatus
@@ -43,9 +45,11 @@ class IncidentTracker:
     """
 
     def __init__(self, *, graph: TopologyGraph, window: int = 3, persist: int = 2,
-                 min_quality: float = 0.3) -> None:
+                 min_quality: float = 0.3, classifier: FaultTypeClassifier | None = None,
+                 calibration: Callable[[float], float] | None = None) -> None:
         self.graph = graph
         self.window, self.persist, self.min_quality = window, persist, min_quality
+        self.classifier, self.calibration = classifier, calibration
         # entity -> KPI -> (last tick anomalous, consecutive ticks anomalous up to it)
         self._last: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
         self._active: dict[str, _Tracked] = {}
@@ -101,7 +105,7 @@ class IncidentTracker:
             if tracked is not None:
                 tracked.pairs |= finding.best.explains
             elif finding.best.entity_id in fresh and self._corroborated(finding.best):
-                opened.append(self._open(finding, tick))
+                opened.append(self._open(finding, tick, anomalous))
         self._retire_quiet_escalations(anomalous)
         return opened
 
@@ -134,20 +138,26 @@ class IncidentTracker:
             inc = tracked.incident
             if best.entity_id == inc.candidates[0].entity_id:
                 return tracked
-            overlap = len(best.explains & tracked.pairs)
-            if overlap * 2 >= len(best.explains) and len(best.explains) - overlap < 2:
+            if best.explains <= tracked.pairs:
                 return tracked
         return None
 
-    def _open(self, finding: Finding, tick: int) -> Incident:
+    def _open(self, finding: Finding, tick: int, anomalous: dict[str, set[str]]) -> Incident:
         best = finding.best
         candidates = [_candidate(h) for h in (best, *finding.alternatives)]
+        if self.classifier is not None:  # where: the signatures' ranking; what: the learned classifier
+            fault_type, _ = self.classifier.classify(best.entity_id, anomalous, self.graph)
+            candidates[0] = candidates[0].model_copy(update={"fault_type": fault_type})
         incident = Incident(
             incident_id=incident_id(tick, best.entity_id), status=IncidentStatus.OPEN, opened_tick=tick,
-            tick=tick, fault_type=best.fault_type, confidence=finding.confidence,
+            tick=tick, fault_type=candidates[0].fault_type, confidence=self._confidence(finding),
             candidates=candidates, symptoms=sorted(best.entities))
         self._active[incident.incident_id] = _Tracked(incident, set(best.explains))
         return incident
+
+    def _confidence(self, finding: Finding) -> float:
+        raw = finding.confidence
+        return raw if self.calibration is None else round(self.calibration(raw), 3)
 
     def _retire_quiet_escalations(self, anomalous: dict[str, set[str]]) -> None:
         for iid, tracked in list(self._active.items()):

@@ -26,6 +26,8 @@ from detectors import (
     TopologyGraph,
     default_filter,
     directions_of,
+    shipped_calibration,
+    shipped_classifier,
 )
 from schemas import (
     ActionRequest,
@@ -114,7 +116,8 @@ class LocalizeStage:
 
     def __init__(self) -> None:
         self.graph = TopologyGraph()
-        self.tracker = IncidentTracker(graph=self.graph)
+        self.tracker = IncidentTracker(graph=self.graph, classifier=shipped_classifier(),
+                                       calibration=shipped_calibration())
 
     async def handle(self, msg: Message) -> list[Out]:
         topic, value = msg.topic, msg.value

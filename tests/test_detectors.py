@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from detectors import (
+    SIGNATURES,
     AnomalyFilter,
     HalfSpaceTrees,
     HoltBaseline,
@@ -20,6 +21,7 @@ from detectors import (
     TopologyGraph,
     ZThreshold,
     localize,
+    shipped_classifier,
 )
 from schemas import AnomalyEvent, IncidentStatus
 from simulator import Topology
@@ -53,10 +55,10 @@ class Bare:
 class Filtered:
     """The baseline behind an AnomalyFilter."""
 
-    def __init__(self, baseline=HoltBaseline) -> None:
+    def __init__(self, baseline=HoltBaseline, threshold=ZThreshold) -> None:
         self.detector = baseline(directions=DIRECTIONS, warmup=WARMUP)
         self.filter = AnomalyFilter(
-            detector=self.detector, threshold=ZThreshold(6.0), relearn_after=5
+            detector=self.detector, threshold=threshold(), relearn_after=5
         )
 
     def step(self, X: np.ndarray) -> np.ndarray:
@@ -70,9 +72,10 @@ SUBJECTS = pytest.mark.parametrize(
     "make",
     [Bare, Filtered, partial(Bare, RobustBaseline), partial(Filtered, RobustBaseline),
      partial(Bare, SEASONAL), partial(Filtered, SEASONAL), partial(Bare, LevelShift),
-     partial(Filtered, LevelShift), partial(Bare, HST), partial(Filtered, HST)],
+     partial(Filtered, LevelShift), partial(Bare, HST), partial(Filtered, HST),
+     partial(Filtered, LevelShift, QuantileThreshold)],
     ids=["bare", "filtered", "robust-bare", "robust-filtered", "seasonal-bare", "seasonal-filtered",
-         "levelshift-bare", "levelshift-filtered", "hst-bare", "hst-filtered"],
+         "levelshift-bare", "levelshift-filtered", "hst-bare", "hst-filtered", "levelshift-quantile"],
 )
 
 
@@ -108,8 +111,9 @@ def test_the_same_input_gives_the_same_scores(make):
 
 
 def state_shapes(subject) -> dict[str, tuple[int, ...]]:
-    """Shapes of every array the subject keeps, detector and filter alike."""
-    owners = [subject.detector, getattr(subject, "filter", None)]
+    """Shapes of every array the subject keeps: detector, filter and threshold alike."""
+    f = getattr(subject, "filter", None)
+    owners = [subject.detector, f, getattr(f, "threshold", None)]
     return {
         f"{type(o).__name__}.{k}": v.shape
         for o in owners
@@ -424,18 +428,24 @@ def test_one_kpi_out_of_range_two_ticks_in_a_row_opens_nothing_three_ticks_open_
     assert incident.candidates[0].entity_id == "cell-0002-1"
 
 
-def test_a_cell_fault_under_an_active_core_incident_opens_its_own_incident(graph):
+def core_fault_then_cell_fault(graph, core: dict, cell: str, kpis: tuple[str, ...]) -> list:
+    """Incidents opened over ticks 10-15: the core fault's anomalies from 10, the cell's from 13."""
     tracker = IncidentTracker(graph=graph)
+    opened = []
+    for tick in range(10, 16):
+        for entity, core_kpis in core.items():
+            observe(tracker, tick, entity, core_kpis)
+        if tick >= 13:
+            observe(tracker, tick, cell, kpis)
+        opened += tracker.close_tick(tick)
+    return opened
+
+
+def test_a_cell_fault_under_an_active_core_incident_opens_its_own_incident(graph):
     upf = {"upf-2": ("cpu_utilization_ratio", LAT, "error_rate_ratio"),
            **{c: (LAT, "throughput_mbps") for c in cells(2, 4)}}
     congestion = ("prb_utilization_ratio", LAT, "drop_rate_ratio", "throughput_mbps")
-    opened = []
-    for tick in range(10, 16):
-        for entity, kpis in upf.items():
-            observe(tracker, tick, entity, kpis)
-        if tick >= 13:
-            observe(tracker, tick, "cell-0002-2", congestion)
-        opened += tracker.close_tick(tick)
+    opened = core_fault_then_cell_fault(graph, upf, "cell-0002-2", congestion)
     assert [(i.candidates[0].entity_id, i.fault_type) for i in opened] == [
         ("upf-2", "upf_overload"), ("cell-0002-2", "cell_congestion")]
 
@@ -508,3 +518,62 @@ def test_the_filter_with_learn_flagged_learns_from_every_point():
     spike[0, 0] *= 2.0
     assert f.step(spike)[1][0, 0]
     assert f.detector.expected()[0, 0] != before[0, 0]
+
+
+# --- fault-type classifier -----------------------------------------------------------------------
+
+
+class FixedType:
+    """A classifier stand-in that always answers the same type."""
+
+    def classify(self, root, anomalous, graph):
+        return "interference", 0.9
+
+
+def test_a_tracker_with_a_classifier_types_the_incident_and_its_first_candidate_by_it(graph):
+    tracker = IncidentTracker(graph=graph, classifier=FixedType())
+    anomalies_at(tracker, 10)
+    (incident,) = anomalies_at(tracker, 11)
+    assert incident.fault_type == incident.candidates[0].fault_type == "interference"
+    assert incident.candidates[0].entity_id == "cell-0001-1"
+
+
+def test_the_classifier_only_names_a_fault_type_the_roots_kind_can_have(graph):
+    cell_like = {"upf-1": {"cpu_utilization_ratio"}, **{c: {"cqi", "bler_ratio"} for c in cells(1, 3)}}
+    assert shipped_classifier().classify("upf-1", cell_like, graph)[0] == "upf_overload"
+
+
+@pytest.mark.parametrize("fault_type", ["cell_outage", "interference", "handover_failure", "link_down"])
+def test_the_shipped_classifier_types_a_textbook_signature(graph, fault_type):
+    root = "link-0002" if fault_type == "link_down" else "cell-0002-1"
+    (signature,) = [s for s in SIGNATURES if s.fault_type == fault_type]
+    behind = {c: set(signature.cell_kpis) for c in graph.cells_of(root)}
+    anomalous = {root: set(signature.root_kpis), **behind}
+    assert shipped_classifier().classify(root, anomalous, graph)[0] == fault_type
+
+
+def test_a_tracker_with_a_calibration_reports_the_calibrated_confidence(graph):
+    tracker = IncidentTracker(graph=graph, calibration=lambda raw: 0.5 + raw / 10)
+    anomalies_at(tracker, 10)
+    (incident,) = anomalies_at(tracker, 11)
+    raw = localize({OUTAGE[0]: set(OUTAGE[1])}, graph)[0].confidence
+    assert incident.confidence == round(0.5 + raw / 10, 3)
+
+
+def test_a_handover_failure_on_a_cell_already_dropping_under_an_smf_fault_opens_its_own_incident(graph):
+    smf = {"smf-1": ("error_rate_ratio",), **{c: ("active_users", "drop_rate_ratio") for c in cells(1, 3)}}
+    handover = ("handover_success_ratio", "drop_rate_ratio", "active_users")
+    opened = core_fault_then_cell_fault(graph, smf, "cell-0003-2", handover)
+    assert [i.candidates[0].entity_id for i in opened] == ["smf-1", "cell-0003-2"]
+
+
+def test_a_cell_hypothesis_made_only_of_a_core_incidents_symptoms_merges_into_it(graph):
+    tracker = IncidentTracker(graph=graph)
+    upf = {"upf-2": ("cpu_utilization_ratio", LAT, "error_rate_ratio"),
+           **{c: (LAT, "throughput_mbps") for c in cells(2, 4)}}
+    opened = []
+    for tick in range(10, 20):
+        for entity, kpis in upf.items():
+            observe(tracker, tick, entity, kpis)
+        opened += tracker.close_tick(tick)
+    assert [i.candidates[0].entity_id for i in opened] == ["upf-2"]

@@ -1,4 +1,4 @@
-"""Commands that run the loop: run, evaluate, scenarios, bench, and the NetMCP tool server."""
+"""Commands that run the loop: run, evaluate, scenarios, episodes, bench, and the NetMCP tool server."""
 
 from __future__ import annotations
 
@@ -123,7 +123,9 @@ def evaluate(
     if json_out:
         write_json(json_out, [r.model_dump(mode="json") for r in reports])
     if json_out != "-":
-        Console().print(report_table(reports))
+        # wide enough for every column, even when the terminal (or a pipe's 80) is not: no "bu…" headers
+        needed = 30 + 13 * (len(reports) + 1)
+        Console(width=max(Console().width, needed)).print(report_table(reports))
 
 
 def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels: Path | None,
@@ -174,6 +176,22 @@ def list_scenarios() -> None:
         t = sc.topology
         typer.echo(f"{name:12s} {sc.ticks:6d} ticks  {t.sites} sites × {t.cells_per_site} cells  "
                    f"{len(sc.faults) + (sc.random_faults.count if sc.random_faults else 0)} faults")
+
+
+@app.command(rich_help_panel=LOOP)
+def episodes(
+    out: Annotated[Path | None, typer.Option(help="JSON file (default: the package data the loop reads)")]
+    = None,
+    seed: Annotated[int, typer.Option(help="seed of the simulated network and its faults")] = 0,
+    per_type: Annotated[int, typer.Option(min=1, help="faults of each type to simulate")] = 60,
+) -> None:
+    """Rebuild the classifier's training episodes and the confidence calibration from the simulator."""
+    from streams.episodes import default_episodes_path, write_episodes
+
+    path = out or default_episodes_path()
+    n, findings = write_episodes(path, seed=seed, per_type=per_type)
+    typer.echo(f"{n} labelled episodes ({per_type} faults of each type simulated, seed {seed}) and "
+               f"{findings} findings on pairs of faults for the confidence calibration → {path}")
 
 
 def _run_on_broker(sc: Scenario, settings: Settings, *, speed: float | None, act: bool,
