@@ -1,8 +1,16 @@
-"""Shared fixtures: a Kafka-protocol broker started by the tests themselves."""
+"""Shared fixtures: a Kafka-protocol broker started by the tests themselves, and a state
+directory of each test's own, so no test writes a running loop's files into the user's home."""
 
 import pytest
 
 from streams.mock_broker import mock_cluster
+
+
+@pytest.fixture(autouse=True)
+def _own_state_dir(tmp_path_factory, monkeypatch):
+    """``NETLOOP_STATE_DIR`` (control.json, audit.jsonl) in a fresh folder, for this process and
+    the processes a test starts."""
+    monkeypatch.setenv("NETLOOP_STATE_DIR", str(tmp_path_factory.mktemp("netloop-state")))
 
 
 @pytest.fixture
