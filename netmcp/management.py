@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,6 +24,7 @@ from starlette.routing import Route
 from netmcp.auth import NETMCP_REGISTER, Authority, GrantRefused, UnknownConsent
 from netmcp.oauth import Problem, oauth_routes, read_json, require_scope
 from netmcp.registry import InvalidRecord, Registry, UnknownServer, parse_record
+from netmcp.serving import start_http
 
 MAX_K = 50
 
@@ -63,12 +63,9 @@ async def serve_management(app: Starlette, host: str, port: int,
     Cancelling asks uvicorn to finish the requests in flight and stop (``should_exit``)
     before the cancellation goes on.
     """
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
+    server, serving = await start_http(app, host, port)
     try:
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.01)
-        if ready is not None and server.started:
+        if ready is not None:
             ready.set()
         await asyncio.shield(serving)
     except asyncio.CancelledError:

@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from actuators import ApprovalBook
+from netmcp.serving import start_http
 
 CONTROL_FILE = "control.json"
 
@@ -36,12 +37,7 @@ async def serve_on_loopback(app: Any) -> tuple[str, uvicorn.Server, asyncio.Task
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started and not task.done():
-        await asyncio.sleep(0.01)
-    if task.done():
-        task.result()  # surfaces why it could not start
+    server, task = await start_http(app, "127.0.0.1", port)
     return f"http://127.0.0.1:{port}", server, task
 
 

@@ -17,6 +17,7 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 
 from netmcp import AuditLog, build_server
+from netmcp.serving import start_http
 from schemas import TickMark, topics
 from simulator import Network, Scenario
 from streams.kafka_io import bootstrap_servers
@@ -59,11 +60,7 @@ class Emulator:
             mcp = build_server(self.network, verifier=verifier, audit=self.audit)
             await register(mcp)
             app = mcp.streamable_http_app(host=host, streamable_http_path=url.path or "/mcp")
-            self._server = server = uvicorn.Server(
-                uvicorn.Config(app, host=host, port=port, log_level="warning"))
-            serving_task = asyncio.create_task(server.serve())
-            while not server.started and not serving_task.done():
-                await asyncio.sleep(0.01)
+            self._server, serving_task = await start_http(app, host, port)
             self.tools_ready.set()
             await serving_task
 

@@ -13,10 +13,10 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-import uvicorn
 from mcp.server.mcpserver import MCPServer
 
 from netmcp import AuditLog, build_server
+from netmcp.serving import start_http
 from netmcp.tokens import TokenVerifier
 from simulator import Network, Scenario
 from streams.netmcp_registration import Registration
@@ -52,14 +52,15 @@ async def serve_network(scenario: Scenario, *, port: int, speed: float, host: st
                               audit=audit)
         await register(server)
         app = server.streamable_http_app(host=host)
-        uv = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        _, serving_task = await start_http(app, host, port)
+        if ready is not None:
+            ready.set()
         ticker = asyncio.create_task(_tick(network, speed))
-        watcher = asyncio.create_task(_signal_ready(uv, ready))
         try:
-            await uv.serve()
+            await serving_task
         finally:
             ticker.cancel()
-            watcher.cancel()
+            serving_task.cancel()
 
 
 async def serve_network_stdio(scenario: Scenario, *, speed: float, serving: ToolServing) -> None:
@@ -106,9 +107,3 @@ async def _tick(network: Network, speed: float) -> None:
         await asyncio.sleep(1.0 / speed)
         network.step()
 
-
-async def _signal_ready(server: uvicorn.Server, ready: asyncio.Event | None) -> None:
-    while not server.started:
-        await asyncio.sleep(0.01)
-    if ready is not None:
-        ready.set()
