@@ -17,14 +17,11 @@ from streams.kafka_topics import partitions_of
 from streams.settings import Settings
 from tests.test_kafka_processes import _spawn, _stop
 from tests.test_kafka_restart import ROOTS, _Loop, _resolved_roots
-from tests.test_netmcp_processes import ADMIN, SECRET, TOOL_SECRET, free_port, wait_for_port
+from tests.test_netmcp_processes import SECRET, TOOL_SECRET, free_port, management_config, wait_for_port
 
 
 def test_the_worker_acts_on_the_tool_server_the_management_server_names_with_a_token(kafka, tmp_path):
-    config = tmp_path / "management.yml"
-    config.write_text(f"admin_secret: {ADMIN}\nclients:\n"
-                      f"  - {{client_id: {ACTUATOR}, secret: {SECRET}, scopes: [network:act]}}\n"
-                      f"  - {{client_id: emulator, secret: {TOOL_SECRET}, scopes: [netmcp:register]}}\n")
+    config = management_config(tmp_path / "management.yml", "emulator")
     mport = free_port()
     management = f"http://127.0.0.1:{mport}"
     settings = Settings(broker=kafka.url, partitions=2, fetch_max_wait_ms=20,

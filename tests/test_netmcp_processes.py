@@ -29,6 +29,14 @@ TOOL_SECRET = "tool-server-secret-0123456789"
 ADMIN = "admin-secret-0123456789"
 
 
+def management_config(path: Path, tool_server: str) -> Path:
+    """A management server's YAML: the admin secret, the actuator, and ``tool_server`` registering."""
+    path.write_text(f"admin_secret: {ADMIN}\nclients:\n"
+                    f"  - {{client_id: {ACTUATOR}, secret: {SECRET}, scopes: [network:act]}}\n"
+                    f"  - {{client_id: {tool_server}, secret: {TOOL_SECRET}, scopes: [netmcp:register]}}\n")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -130,10 +138,7 @@ def test_a_netmcp_client_falls_back_against_a_plain_mcp_server_process() -> None
 
 def test_a_managed_tool_server_takes_tokens_from_the_management_server_and_is_discoverable(
         tmp_path: Path) -> None:
-    config = tmp_path / "management.yaml"
-    config.write_text(f"admin_secret: {ADMIN}\nclients:\n"
-                      f"  - {{client_id: {ACTUATOR}, secret: {SECRET}, scopes: [network:act]}}\n"
-                      f"  - {{client_id: ran-1, secret: {TOOL_SECRET}, scopes: [netmcp:register]}}\n")
+    config = management_config(tmp_path / "management.yaml", "ran-1")
     mport = free_port()
     management = f"http://127.0.0.1:{mport}"
 
