@@ -1,4 +1,5 @@
-"""Detectors: a conformance suite for the baselines (bare or filtered), localization, incidents."""
+"""Detectors: one conformance suite for every baseline, threshold and filter, bare or combined; and the
+seasonal, level-shift and quantile detectors (localization and incidents: test_localizer.py)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,15 @@ import numpy as np
 import pytest
 
 from detectors import (
-    SIGNATURES,
     AnomalyFilter,
     HalfSpaceTrees,
     HoltBaseline,
-    IncidentTracker,
     LevelShift,
     QuantileThreshold,
     RobustBaseline,
     SeasonalBaseline,
-    TopologyGraph,
     ZThreshold,
-    localize,
-    shipped_classifier,
 )
-from schemas import AnomalyEvent, IncidentStatus
-from simulator import Topology
 
 # --- the conformance suite --------------------------------------------------------------------
 
@@ -252,204 +246,6 @@ def test_an_interrupted_run_of_flags_starts_counting_again():
     assert f.detector.expected()[0, 0] == frozen
 
 
-# --- localization ------------------------------------------------------------------------------
-
-LAT, LOSS = "latency_ms", "packet_loss_ratio"
-
-
-@pytest.fixture
-def graph() -> TopologyGraph:
-    # upf-1 serves sites 1 and 3, upf-2 sites 2 and 4; smf-1 sites 1 and 3
-    records = Topology.build(sites=4, cells_per_site=3, upf=2, smf=2, amf=2).records()
-    return TopologyGraph(records)
-
-
-def cells(*sites: int) -> list[str]:
-    return [f"cell-{s:04d}-{k}" for s in sites for k in (1, 2, 3)]
-
-
-def roots(findings) -> set[tuple[str, str]]:
-    return {(f.best.entity_id, f.best.fault_type) for f in findings}
-
-
-def test_a_link_and_its_cells_with_latency_and_loss_point_to_link_degradation(graph):
-    anomalous = {"link-0003": {LAT, LOSS}, **{c: {LAT, LOSS} for c in cells(3)}}
-    findings = localize(anomalous, graph)
-    assert len(findings) == 1
-    best = findings[0].best
-    assert (best.entity_id, best.fault_type) == ("link-0003", "link_degradation")
-    assert findings[0].confidence > 0.5
-
-
-def test_a_lone_cell_with_bad_radio_points_to_interference_on_it(graph):
-    anomalous = {"cell-0002-2": {"cqi", "bler_ratio", "throughput_mbps"}}
-    assert roots(localize(anomalous, graph)) == {("cell-0002-2", "interference")}
-
-
-def test_a_upf_and_all_its_cells_point_to_upf_overload(graph):
-    anomalous = {
-        "upf-1": {"cpu_utilization_ratio", LAT, "error_rate_ratio"},
-        **{c: {LAT, "throughput_mbps"} for c in cells(1, 3)},
-    }
-    assert roots(localize(anomalous, graph)) == {("upf-1", "upf_overload")}
-
-
-def test_two_faults_in_different_places_give_two_findings(graph):
-    anomalous = {
-        "cell-0001-1": {"prb_utilization_ratio", "throughput_mbps", "active_users", "cqi"},
-        "link-0004": {LAT, LOSS},
-        **{c: {LAT, LOSS} for c in cells(4)},
-    }
-    assert roots(localize(anomalous, graph)) == {
-        ("cell-0001-1", "cell_outage"),
-        ("link-0004", "link_degradation"),
-    }
-
-
-def test_an_smf_fault_and_interference_on_one_of_its_cells_are_both_found(graph):
-    anomalous = {
-        "smf-1": {"error_rate_ratio"},
-        **{c: {"active_users", "drop_rate_ratio"} for c in cells(1, 3)},
-    }
-    anomalous["cell-0003-2"] = anomalous["cell-0003-2"] | {"cqi", "bler_ratio", "throughput_mbps"}
-    assert roots(localize(anomalous, graph)) == {
-        ("smf-1", "smf_session_failure"),
-        ("cell-0003-2", "interference"),
-    }
-
-
-def test_no_anomalies_give_no_findings(graph):
-    assert localize({}, graph) == []
-
-
-# --- incidents ----------------------------------------------------------------------------------
-
-OUTAGE = ("cell-0001-1", ("prb_utilization_ratio", "throughput_mbps", "active_users", "cqi"))
-
-
-def observe(tracker: IncidentTracker, tick: int, entity: str, kpis: tuple[str, ...]) -> None:
-    for kpi in kpis:
-        tracker.observe(
-            AnomalyEvent(
-                entity_id=entity,
-                kpi=kpi,
-                tick=tick,
-                value=0.0,
-                expected=1.0,
-                score=9.0,
-                detector="test",
-            )
-        )
-
-
-def anomalies_at(
-    tracker: IncidentTracker, tick: int, entity: str = OUTAGE[0], kpis: tuple[str, ...] = OUTAGE[1]
-):
-    """Observe one tick of anomalies on ``entity``, close the tick, return incidents opened."""
-    observe(tracker, tick, entity, kpis)
-    return tracker.close_tick(tick)
-
-
-def test_a_root_anomalous_in_one_tick_only_opens_no_incident(graph):
-    tracker = IncidentTracker(graph=graph)
-    assert anomalies_at(tracker, 10) == []
-    for tick in range(11, 16):
-        assert tracker.close_tick(tick) == []
-    assert tracker.active() == []
-
-
-def test_two_consecutive_ticks_open_exactly_one_incident(graph):
-    tracker = IncidentTracker(graph=graph)
-    assert anomalies_at(tracker, 10) == []
-    opened = anomalies_at(tracker, 11)
-    assert len(opened) == 1
-    incident = opened[0]
-    assert (incident.candidates[0].entity_id, incident.fault_type) == ("cell-0001-1", "cell_outage")
-    assert (incident.status, incident.opened_tick) == (IncidentStatus.OPEN, 11)
-
-
-def test_two_ticks_with_a_gap_open_no_incident(graph):
-    tracker = IncidentTracker(graph=graph)
-    assert anomalies_at(tracker, 10) == []
-    assert tracker.close_tick(11) == []
-    assert anomalies_at(tracker, 12) == []
-
-
-def test_a_lasting_fault_does_not_open_another_incident(graph):
-    tracker = IncidentTracker(graph=graph)
-    anomalies_at(tracker, 10)
-    anomalies_at(tracker, 11)
-    for tick in range(12, 40):
-        assert anomalies_at(tracker, tick) == []
-    assert len(tracker.active()) == 1
-
-
-def test_after_resolution_a_new_fault_on_the_same_root_opens_a_new_incident(graph):
-    tracker = IncidentTracker(graph=graph)
-    anomalies_at(tracker, 10)
-    (first,) = anomalies_at(tracker, 11)
-    tracker.update_status(first.model_copy(update={"status": IncidentStatus.RESOLVED, "tick": 12}))
-    assert tracker.active() == []
-    for tick in range(12, 30):
-        tracker.close_tick(tick)
-    assert anomalies_at(tracker, 30) == []
-    (second,) = anomalies_at(tracker, 31)
-    assert second.incident_id != first.incident_id
-    assert second.candidates[0].entity_id == "cell-0001-1"
-
-
-def test_two_faults_in_different_places_open_two_incidents(graph):
-    tracker = IncidentTracker(graph=graph)
-    link = {"link-0004": (LAT, LOSS), **{c: (LAT, LOSS) for c in cells(4)}}
-    opened = []
-    for tick in (10, 11):
-        for entity, kpis in link.items():
-            observe(tracker, tick, entity, kpis)
-        opened += anomalies_at(tracker, tick)
-    assert {i.candidates[0].entity_id for i in opened} == {"cell-0001-1", "link-0004"}
-
-
-def test_a_fault_that_pauses_and_returns_while_its_incident_is_open_opens_nothing_new(graph):
-    tracker = IncidentTracker(graph=graph, window=3)
-    anomalies_at(tracker, 10)
-    (first,) = anomalies_at(tracker, 11)
-    for tick in range(12, 20):  # quiet long enough for the window to forget the anomalies
-        assert tracker.close_tick(tick) == []
-    assert anomalies_at(tracker, 20) == [] and anomalies_at(tracker, 21) == []
-    assert [i.incident_id for i in tracker.active()] == [first.incident_id]
-
-
-def test_one_kpi_out_of_range_two_ticks_in_a_row_opens_nothing_three_ticks_open_an_incident(graph):
-    tracker = IncidentTracker(graph=graph)
-    lone = ("cell-0002-1", ("drop_rate_ratio",))
-    assert anomalies_at(tracker, 10, *lone) == []
-    assert anomalies_at(tracker, 11, *lone) == []
-    (incident,) = anomalies_at(tracker, 12, *lone)
-    assert incident.candidates[0].entity_id == "cell-0002-1"
-
-
-def core_fault_then_cell_fault(graph, core: dict, cell: str, kpis: tuple[str, ...]) -> list:
-    """Incidents opened over ticks 10-15: the core fault's anomalies from 10, the cell's from 13."""
-    tracker = IncidentTracker(graph=graph)
-    opened = []
-    for tick in range(10, 16):
-        for entity, core_kpis in core.items():
-            observe(tracker, tick, entity, core_kpis)
-        if tick >= 13:
-            observe(tracker, tick, cell, kpis)
-        opened += tracker.close_tick(tick)
-    return opened
-
-
-def test_a_cell_fault_under_an_active_core_incident_opens_its_own_incident(graph):
-    upf = {"upf-2": ("cpu_utilization_ratio", LAT, "error_rate_ratio"),
-           **{c: (LAT, "throughput_mbps") for c in cells(2, 4)}}
-    congestion = ("prb_utilization_ratio", LAT, "drop_rate_ratio", "throughput_mbps")
-    opened = core_fault_then_cell_fault(graph, upf, "cell-0002-2", congestion)
-    assert [(i.candidates[0].entity_id, i.fault_type) for i in opened] == [
-        ("upf-2", "upf_overload"), ("cell-0002-2", "cell_congestion")]
-
-
 # --- seasonal, level shift, adaptive quantile -------------------------------------------------
 
 
@@ -518,62 +314,3 @@ def test_the_filter_with_learn_flagged_learns_from_every_point():
     spike[0, 0] *= 2.0
     assert f.step(spike)[1][0, 0]
     assert f.detector.expected()[0, 0] != before[0, 0]
-
-
-# --- fault-type classifier -----------------------------------------------------------------------
-
-
-class FixedType:
-    """A classifier stand-in that always answers the same type."""
-
-    def classify(self, root, anomalous, graph):
-        return "interference", 0.9
-
-
-def test_a_tracker_with_a_classifier_types_the_incident_and_its_first_candidate_by_it(graph):
-    tracker = IncidentTracker(graph=graph, classifier=FixedType())
-    anomalies_at(tracker, 10)
-    (incident,) = anomalies_at(tracker, 11)
-    assert incident.fault_type == incident.candidates[0].fault_type == "interference"
-    assert incident.candidates[0].entity_id == "cell-0001-1"
-
-
-def test_the_classifier_only_names_a_fault_type_the_roots_kind_can_have(graph):
-    cell_like = {"upf-1": {"cpu_utilization_ratio"}, **{c: {"cqi", "bler_ratio"} for c in cells(1, 3)}}
-    assert shipped_classifier().classify("upf-1", cell_like, graph)[0] == "upf_overload"
-
-
-@pytest.mark.parametrize("fault_type", ["cell_outage", "interference", "handover_failure", "link_down"])
-def test_the_shipped_classifier_types_a_textbook_signature(graph, fault_type):
-    root = "link-0002" if fault_type == "link_down" else "cell-0002-1"
-    (signature,) = [s for s in SIGNATURES if s.fault_type == fault_type]
-    behind = {c: set(signature.cell_kpis) for c in graph.cells_of(root)}
-    anomalous = {root: set(signature.root_kpis), **behind}
-    assert shipped_classifier().classify(root, anomalous, graph)[0] == fault_type
-
-
-def test_a_tracker_with_a_calibration_reports_the_calibrated_confidence(graph):
-    tracker = IncidentTracker(graph=graph, calibration=lambda raw: 0.5 + raw / 10)
-    anomalies_at(tracker, 10)
-    (incident,) = anomalies_at(tracker, 11)
-    raw = localize({OUTAGE[0]: set(OUTAGE[1])}, graph)[0].confidence
-    assert incident.confidence == round(0.5 + raw / 10, 3)
-
-
-def test_a_handover_failure_on_a_cell_already_dropping_under_an_smf_fault_opens_its_own_incident(graph):
-    smf = {"smf-1": ("error_rate_ratio",), **{c: ("active_users", "drop_rate_ratio") for c in cells(1, 3)}}
-    handover = ("handover_success_ratio", "drop_rate_ratio", "active_users")
-    opened = core_fault_then_cell_fault(graph, smf, "cell-0003-2", handover)
-    assert [i.candidates[0].entity_id for i in opened] == ["smf-1", "cell-0003-2"]
-
-
-def test_a_cell_hypothesis_made_only_of_a_core_incidents_symptoms_merges_into_it(graph):
-    tracker = IncidentTracker(graph=graph)
-    upf = {"upf-2": ("cpu_utilization_ratio", LAT, "error_rate_ratio"),
-           **{c: (LAT, "throughput_mbps") for c in cells(2, 4)}}
-    opened = []
-    for tick in range(10, 20):
-        for entity, kpis in upf.items():
-            observe(tracker, tick, entity, kpis)
-        opened += tracker.close_tick(tick)
-    assert [i.candidates[0].entity_id for i in opened] == ["upf-2"]
