@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from actuators import Executor
 from actuators.executor import ToolCaller
-from streams.kafka_app import create_app
-from streams.mcp_caller import HttpToolCaller
+from streams.kafka.agents import create_app
 from streams.metrics import LoopMetrics
 from streams.settings import Settings
+from streams.tools.mcp_caller import HttpToolCaller
 
 
 def tool_caller(settings: Settings) -> ToolCaller:
@@ -22,7 +22,7 @@ def tool_caller(settings: Settings) -> ToolCaller:
     if settings.management_url is None:
         return HttpToolCaller(settings.mcp_url)
     from netmcp.management_client import ManagementClient
-    from streams.netmcp_caller import NetMcpCaller
+    from streams.tools.netmcp_caller import NetMcpCaller
 
     if problem := settings.management_problem():
         raise ValueError(problem)

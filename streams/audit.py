@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from schemas import DecisionRecord, topics
-from streams.bus import Message
+from streams.runtime.bus import Message
 
 
 class AuditTap:

@@ -9,9 +9,9 @@ from rich.panel import Panel
 from rich.table import Table
 
 from schemas import EntityKind, IncidentStatus, kpi_names
-from streams.embedded import LoopState
-from streams.replay import ReplayReport
-from streams.report import RunReport
+from streams.evaluate.report import RunReport
+from streams.recording.replay import ReplayReport
+from streams.runtime.embedded import LoopState
 
 _HEADLINE = {
     EntityKind.CELL: ("throughput_mbps", "latency_ms", "packet_loss_ratio", "cqi",

@@ -3,7 +3,7 @@ directory of each test's own, so no test writes a running loop's files into the 
 
 import pytest
 
-from streams.mock_broker import mock_cluster
+from streams.kafka.mock_broker import mock_cluster
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,8 @@ import pytest
 from actuators import ApprovalBook
 from schemas import ActionRequest, DecisionKind, DecisionRecord, IncidentStatus
 from simulator import load_scenario
-from streams.embedded import EmbeddedLoop, LoopState
-from streams.report import build_report
+from streams.evaluate.report import build_report
+from streams.runtime.embedded import EmbeddedLoop, LoopState
 from streams.settings import Settings
 
 POLICY = """
@@ -105,7 +105,7 @@ def test_an_unanswered_request_becomes_the_unattended_default_at_the_timeout(una
 
 
 def test_the_control_file_is_readable_by_its_owner_only(tmp_path: Path):
-    from streams.control import ControlServer
+    from streams.runtime.control import ControlServer
 
     async def go() -> tuple[int, dict]:
         async with ControlServer(ApprovalBook(), state_dir=tmp_path) as server:
@@ -118,7 +118,7 @@ def test_the_control_file_is_readable_by_its_owner_only(tmp_path: Path):
 def test_a_request_without_the_token_is_refused(tmp_path: Path):
     import httpx
 
-    from streams.control import ControlServer
+    from streams.runtime.control import ControlServer
 
     async def go() -> tuple[int, int]:
         book = ApprovalBook()

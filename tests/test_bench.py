@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.bench import detector_rates
+from streams.bench.loop import detector_rates
 
 
 def test_the_detector_bench_measures_every_path_it_prints():

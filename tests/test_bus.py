@@ -3,7 +3,7 @@
 import asyncio
 
 from schemas import topics
-from streams.bus import EmbeddedBus
+from streams.runtime.bus import EmbeddedBus
 
 
 def test_publish_waits_while_an_inbox_is_full_and_resumes_when_it_is_consumed():

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from schemas import topics
 from streams.cli import app
-from streams.kafka_topics import partitions_of, topic_configs
+from streams.kafka.topics import partitions_of, topic_configs
 from streams.metrics import LoopMetrics
 from streams.settings import Settings
 
@@ -200,7 +200,7 @@ class _Admin:
 def test_the_topics_step_creates_every_catalogue_topic_with_its_partitions(monkeypatch):
     name = _service_running("topics", "create")
     env = _environment(SERVICES[name])
-    monkeypatch.setattr("streams.kafka_topics.AIOKafkaAdminClient", _Admin)
+    monkeypatch.setattr("streams.kafka.topics.AIOKafkaAdminClient", _Admin)
     monkeypatch.setattr(_Admin, "created", [])
     done = CliRunner().invoke(app, NETLOOP[name], env=env)
     assert done.exit_code == 0, done.output

@@ -9,7 +9,7 @@ import numpy as np
 
 from detectors import FaultTypeClassifier, localize, shipped_calibration, shipped_classifier
 from detectors.classifier import shipped_episodes
-from streams.episodes import calibration_findings, labelled_episodes, simulated_faults
+from streams.evaluate.episodes import calibration_findings, labelled_episodes, simulated_faults
 from tests.test_cli import netloop
 
 

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli import app
-from streams.evaluate_nab import COLUMNS, load_nab, run_nab
-from streams.evaluate_rca import accuracy, load_cases, run_rca
-from streams.external_data import ExternalDataError
+from streams.evaluate.files import ExternalDataError
+from streams.evaluate.nab import COLUMNS, load_nab, run_nab
+from streams.evaluate.rca import accuracy, load_cases, run_rca
 
 DATA = Path(__file__).parent / "data"
 NAB, LABELS, RCA = DATA / "nab", DATA / "nab" / "combined_windows.json", DATA / "rca"

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from streams.kafka_io import BrokerError, bootstrap_servers, record_from_kafka, replay_to_kafka
-from streams.recording import Recorded
+from streams.recording.files import Recorded
+from streams.recording.kafka import BrokerError, bootstrap_servers, record_from_kafka, replay_to_kafka
 
 
 def test_a_recording_replayed_into_kafka_is_recorded_back_identically(kafka):

@@ -9,11 +9,11 @@ from prometheus_client import CollectorRegistry
 
 from schemas import AnomalyEvent, DeadLetter, TickMark, topics
 from simulator import load_scenario
-from streams.kafka_app import KafkaHooks, _TickClock, create_app
-from streams.kafka_run import run_on_kafka
-from streams.kafka_topics import partitions_of
+from streams.kafka.agents import KafkaHooks, _TickClock, create_app
+from streams.kafka.run import run_on_kafka
+from streams.kafka.topics import partitions_of
 from streams.metrics import LoopMetrics
-from streams.recorder import Recorder
+from streams.recording.recorder import Recorder
 from streams.settings import Settings
 
 
@@ -76,7 +76,7 @@ def test_a_tick_closes_once_every_partition_has_marked_it_and_only_once():
 
 
 def test_a_cluster_that_cannot_create_topics_gets_a_message_listing_them(kafka):
-    from streams.kafka_topics import TopicError, ensure_topics
+    from streams.kafka.topics import TopicError, ensure_topics
 
     expected = r"netloop\.topology \(1 partition, compacted\).*netloop\.telemetry \(3 partitions\)"
     with pytest.raises(TopicError, match=expected):
@@ -84,13 +84,13 @@ def test_a_cluster_that_cannot_create_topics_gets_a_message_listing_them(kafka):
 
 
 def test_existing_topics_are_left_alone(kafka_settings):
-    from streams.kafka_topics import ensure_topics
+    from streams.kafka.topics import ensure_topics
 
     assert asyncio.run(ensure_topics(kafka_settings)) == []
 
 
 def test_the_kafka_bench_scores_every_frame_it_produced(kafka_settings):
-    from streams.kafka_bench import detect_rate
+    from streams.bench.kafka import detect_rate
 
     rate = asyncio.run(detect_rate(kafka_settings, n_frames=24, entities=40, shards=4, timeout=60))
     assert rate > 0  # no threshold: the bench's numbers live in the README, not in tests

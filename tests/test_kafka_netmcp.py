@@ -12,8 +12,8 @@ from netmcp import ACTUATOR, AuditLog
 from netmcp.management_client import ManagementClient
 from schemas import topics
 from simulator import load_scenario
-from streams.emulator import Emulator
-from streams.kafka_topics import partitions_of
+from streams.kafka.emulator import Emulator
+from streams.kafka.topics import partitions_of
 from streams.settings import Settings
 from tests.test_kafka_processes import _spawn, _stop
 from tests.test_kafka_restart import ROOTS, _Loop, _resolved_roots

@@ -11,7 +11,7 @@ import sys
 from aiokafka import AIOKafkaConsumer
 
 from schemas import topics
-from streams.kafka_topics import partitions_of
+from streams.kafka.topics import partitions_of
 from streams.settings import Settings
 
 

@@ -21,12 +21,12 @@ from actuators import Executor
 from netmcp import AuditLog
 from schemas import Incident, IncidentStatus, TickMark, topics
 from simulator import load_scenario
-from streams.emulator import Emulator
-from streams.kafka_app import KafkaHooks, create_app
-from streams.kafka_topics import partitions_of
-from streams.mcp_caller import HttpToolCaller
+from streams.kafka.agents import KafkaHooks, create_app
+from streams.kafka.emulator import Emulator
+from streams.kafka.topics import partitions_of
 from streams.metrics import LoopMetrics
 from streams.settings import Settings
+from streams.tools.mcp_caller import HttpToolCaller
 from tests.test_kafka_processes import _free_port, _spawn, _stop
 
 ROOTS = {"link-0003", "cell-0005-2", "upf-2"}  # smoke's three faults

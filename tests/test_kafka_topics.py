@@ -4,7 +4,7 @@ from typer.testing import CliRunner
 
 from schemas import topics
 from streams.cli import app
-from streams.kafka_topics import partitions_of
+from streams.kafka.topics import partitions_of
 from streams.settings import Settings
 
 

@@ -9,9 +9,9 @@ from prometheus_client import CollectorRegistry
 from netmcp import ACTUATOR
 from schemas import DeadLetter, TelemetryFrame, kpi_names, topics
 from simulator import load_scenario
-from streams.embedded import EmbeddedLoop
+from streams.evaluate.report import build_report
 from streams.metrics import LoopMetrics
-from streams.report import build_report
+from streams.runtime.embedded import EmbeddedLoop
 from streams.settings import Settings
 
 

@@ -16,7 +16,7 @@ from mcp_types import INVALID_PARAMS
 from netmcp import build_server
 from schemas import EntityKind, TopologyEntity
 from simulator import CATALOGUE, Network, load_scenario
-from streams.serve import serve_network
+from streams.tools.serve import serve_network
 
 READ_TOOLS = ("get_entity_kpis", "get_topology_neighbourhood", "list_active_alarms")
 RESTARTS = {"restart_cell", "restart_amf", "restart_smf"}

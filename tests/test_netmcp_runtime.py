@@ -7,7 +7,7 @@ import asyncio
 from netmcp import ACTUATOR
 from schemas import ACTION_ID_META
 from simulator import Network, load_scenario
-from streams.netmcp_runtime import NetMcpRuntime
+from streams.tools.runtime import NetMcpRuntime
 
 
 def smoke_network() -> Network:

@@ -7,11 +7,11 @@ import json
 import pytest
 
 from simulator import load_scenario
-from streams.embedded import EmbeddedLoop
-from streams.recording import Recorded, RecordingError, read_recording, recording_writer
-from streams.replay import replay_dry_run
+from streams.recording.files import Recorded, RecordingError, read_recording, recording_writer
+from streams.recording.replay import replay_dry_run
+from streams.recording.taps import RecordingTap
+from streams.runtime.embedded import EmbeddedLoop
 from streams.settings import Settings
-from streams.taps import RecordingTap
 
 
 @pytest.mark.parametrize("name", ["rec.jsonl", "rec.jsonl.gz"])
@@ -74,7 +74,7 @@ def test_a_replay_routes_malformed_records_to_dead_letters_and_goes_on(tmp_path)
 
 
 def test_replay_keeps_recorded_inter_arrival_times_scaled_by_the_speed(monkeypatch):
-    import streams.replay as replay
+    import streams.recording.replay as replay
 
     now = [0.0]
     waits = []

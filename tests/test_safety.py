@@ -15,13 +15,13 @@ import pytest
 from actuators import Decider, Executor, GuardConfig, Guards, PolicyTable, Verifier
 from schemas import ActionRequest, AnomalyEvent, Candidate, DecisionKind, Incident, IncidentStatus, topics
 from simulator import Network, NetworkTwin, parse_scenario
-from streams.bus import EmbeddedBus
-from streams.embedded import workflow_engine
 from streams.metrics import LoopMetrics
-from streams.netmcp_runtime import NetMcpRuntime
-from streams.pipeline import Pipeline
-from streams.recorder import Recorder
-from streams.stages import ActStage, DecideStage, VerifyStage
+from streams.recording.recorder import Recorder
+from streams.runtime.bus import EmbeddedBus
+from streams.runtime.embedded import workflow_engine
+from streams.runtime.pipeline import Pipeline
+from streams.runtime.stages import ActStage, DecideStage, VerifyStage
+from streams.tools.runtime import NetMcpRuntime
 
 SCENARIO = """
 name: ambiguous

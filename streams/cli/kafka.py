@@ -32,7 +32,7 @@ app.add_typer(topics_app, name="topics", rich_help_panel=KAFKA)
 
 def _broker_settings(broker: str | None) -> Settings:
     """The NETLOOP_* settings, with ``broker`` if given, refused early if it is not kafka://HOST:PORT."""
-    from streams.kafka_io import BrokerError, bootstrap_servers
+    from streams.recording.kafka import BrokerError, bootstrap_servers
 
     settings = read_settings()
     if broker is not None:
@@ -48,7 +48,7 @@ def _create_topics(settings: Settings) -> list[str]:
     """Create the catalogue's missing topics; an unreachable or unwilling cluster exits 2."""
     from aiokafka.errors import KafkaConnectionError
 
-    from streams.kafka_topics import TopicError, ensure_topics
+    from streams.kafka.topics import TopicError, ensure_topics
 
     try:
         return asyncio.run(ensure_topics(settings))
@@ -63,7 +63,7 @@ def _create_topics(settings: Settings) -> list[str]:
 def topics_create(broker: BrokerOpt = None) -> None:
     """Create the catalogue's missing topics (netloop.telemetry with NETLOOP_PARTITIONS partitions)."""
     from schemas import topics
-    from streams.kafka_topics import describe
+    from streams.kafka.topics import describe
 
     settings = _broker_settings(broker)
     created = _create_topics(settings)
@@ -118,7 +118,7 @@ def emulate(
     When the scenario's ticks are out, the tools stay up (a worker may still be
     catching up and acting) until the process is stopped.
     """
-    from streams.emulator import Emulator
+    from streams.kafka.emulator import Emulator
 
     sc = load_checked(scenario)
     settings = _broker_settings(broker)
@@ -151,8 +151,8 @@ def record_cmd(
     idle: Annotated[float, typer.Option(min=0.1, help="stop after this many seconds without records")] = 5.0,
 ) -> None:
     """Record topics from Kafka to a JSON Lines file."""
-    from streams.kafka_io import BrokerError, record_from_kafka
-    from streams.recording import recording_writer
+    from streams.recording.files import recording_writer
+    from streams.recording.kafka import BrokerError, record_from_kafka
 
     try:
         with recording_writer(out) as f:
@@ -187,7 +187,7 @@ def replay(
     json_out: JsonOpt = None,
 ) -> None:
     """Play a recording into Kafka, or through the loop without acting (--dry-run)."""
-    from streams.recording import RecordingError, read_recording
+    from streams.recording.files import RecordingError, read_recording
 
     pace = _speed(speed, max_speed)
     if broker is not None:
@@ -198,7 +198,7 @@ def replay(
     if not dry_run:
         err.print("note: the embedded loop has no network behind a recording, so it never acts "
                   "(as with --dry-run)", highlight=False)
-    from streams.replay import replay_dry_run
+    from streams.recording.replay import replay_dry_run
 
     try:
         report = asyncio.run(replay_dry_run(read_recording(recording), read_settings(),
@@ -214,8 +214,8 @@ def replay(
 
 
 def _replay_to_broker(broker: str, recording: Path, pace: float | None) -> None:
-    from streams.kafka_io import BrokerError, replay_to_kafka
-    from streams.recording import RecordingError, read_recording
+    from streams.recording.files import RecordingError, read_recording
+    from streams.recording.kafka import BrokerError, replay_to_kafka
 
     try:
         n = asyncio.run(replay_to_kafka(broker, read_recording(recording), speed=pace))

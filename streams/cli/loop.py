@@ -22,8 +22,8 @@ from streams.cli.common import (
     read_settings,
     write_json,
 )
+from streams.evaluate.report import RunReport
 from streams.metrics import LoopMetrics
-from streams.report import RunReport
 from streams.settings import Settings
 
 
@@ -51,7 +51,7 @@ def run(
         "--netmcp-http", help="NetMCP management and tool servers on loopback HTTP, not in memory")] = False,
 ) -> None:
     """Run a scenario through the whole loop, with a live view in a terminal."""
-    from streams.runner import is_terminal, run_scenario
+    from streams.runtime.runner import is_terminal, run_scenario
     from streams.view import report_table
 
     sc = load_checked(scenario)
@@ -106,7 +106,7 @@ def evaluate(
 
     With --nab or --rca: evaluate on outside data instead (see the README).
     """
-    from streams.runner import run_scenario
+    from streams.runtime.runner import run_scenario
     from streams.view import report_table
 
     if nab or labels or out or rca:
@@ -132,7 +132,7 @@ def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels:
                        out: Path | None, rca: Path | None, json_out: str | None) -> None:
     from rich.markup import escape
 
-    from streams.external_data import ExternalDataError
+    from streams.evaluate.files import ExternalDataError
 
     if scenarios:
         raise fail("give scenarios, or --nab/--rca, not both")
@@ -150,7 +150,7 @@ def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels:
 
 
 def _evaluate_nab(data: Path, labels: Path, out: Path, json_out: str | None) -> dict:
-    from streams.evaluate_nab import load_nab, nab_report, nab_table, run_nab
+    from streams.evaluate.nab import load_nab, nab_report, nab_table, run_nab
 
     z = read_settings().z_threshold
     runs = run_nab(load_nab(data, labels), out, z_threshold=z)
@@ -160,7 +160,7 @@ def _evaluate_nab(data: Path, labels: Path, out: Path, json_out: str | None) -> 
 
 
 def _evaluate_rca(cases: Path, json_out: str | None) -> dict:
-    from streams.evaluate_rca import load_cases, rca_report, rca_table, run_rca
+    from streams.evaluate.rca import load_cases, rca_report, rca_table, run_rca
 
     results = run_rca(load_cases(cases))
     if json_out != "-":
@@ -186,7 +186,7 @@ def episodes(
     per_type: Annotated[int, typer.Option(min=1, help="faults of each type to simulate")] = 60,
 ) -> None:
     """Rebuild the classifier's training episodes and the confidence calibration from the simulator."""
-    from streams.episodes import default_episodes_path, write_episodes
+    from streams.evaluate.episodes import default_episodes_path, write_episodes
 
     path = out or default_episodes_path()
     n, findings = write_episodes(path, seed=seed, per_type=per_type)
@@ -196,9 +196,9 @@ def episodes(
 
 def _run_on_broker(sc: Scenario, settings: Settings, *, speed: float | None, act: bool,
                    ticks: int | None) -> RunReport:
-    from streams.kafka_io import BrokerError, bootstrap_servers
-    from streams.kafka_run import run_on_kafka
-    from streams.kafka_topics import TopicError
+    from streams.kafka.run import run_on_kafka
+    from streams.kafka.topics import TopicError
+    from streams.recording.kafka import BrokerError, bootstrap_servers
 
     try:
         bootstrap_servers(settings.broker)
@@ -219,7 +219,7 @@ def bench(
     """Measure detector and end-to-end throughput, each beside a baseline from the same run."""
     from rich.table import Table
 
-    from streams.bench import detector_rates, end_to_end_rate
+    from streams.bench.loop import detector_rates, end_to_end_rate
 
     rates = detector_rates()
     t = Table(title="netloop bench: detectors (3000 cells × 9 KPIs per step, one core)")
@@ -243,7 +243,7 @@ def bench(
 def _bench_netmcp() -> None:
     from rich.table import Table
 
-    from streams.netmcp_bench import netmcp_call_rates
+    from streams.bench.netmcp import netmcp_call_rates
 
     stats = netmcp_call_rates()
     t = Table(title="netloop bench: tool calls over loopback HTTP (set_antenna_tilt)")
@@ -261,13 +261,13 @@ def _bench_kafka(broker: str | None) -> None:
     from contextlib import ExitStack
 
     from schemas import topics
-    from streams.kafka_bench import BARE_TOPIC, bare_event_rate, detect_rate
-    from streams.kafka_topics import partitions_of
+    from streams.bench.kafka import BARE_TOPIC, bare_event_rate, detect_rate
+    from streams.kafka.topics import partitions_of
 
     settings = read_settings()
     with ExitStack() as stack:
         if broker is None:
-            from streams.mock_broker import mock_cluster
+            from streams.kafka.mock_broker import mock_cluster
 
             cluster = stack.enter_context(mock_cluster())
             settings = settings.model_copy(update={"broker": cluster.url, "partitions": 8,

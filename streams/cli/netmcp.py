@@ -65,7 +65,7 @@ def serve(
     if role is Role.management:
         _serve_management(config, host, port, transport)
         return
-    from streams.serve import ToolServing, serve_network, serve_network_stdio
+    from streams.tools.serve import ToolServing, serve_network, serve_network_stdio
 
     sc = load_checked(scenario)
     if management is not None and (client_id is None or client_secret is None):

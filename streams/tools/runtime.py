@@ -4,7 +4,7 @@ The embedded run deploys what a network would: a RAN tool server and a
 redundant pair of core+transport tool servers over the simulated network, all
 verifying tokens the management server signs; they register with it and
 report their load. The act stage's executor calls through a
-:class:`~streams.netmcp_caller.NetMcpCaller`: discover, token, verified call.
+:class:`~streams.tools.netmcp_caller.NetMcpCaller`: discover, token, verified call.
 In-memory by default; ``http=True`` serves everything on loopback HTTP.
 """
 
@@ -25,10 +25,10 @@ from netmcp.management import build_management_app
 from netmcp.management_client import ManagementClient
 from netmcp.registry import Registry
 from simulator import Network
-from streams.control import serve_on_loopback
-from streams.netmcp_caller import NetMcpCaller
-from streams.netmcp_registration import server_record
-from streams.serve import ToolServing
+from streams.runtime.control import serve_on_loopback
+from streams.tools.netmcp_caller import NetMcpCaller
+from streams.tools.registration import server_record
+from streams.tools.serve import ToolServing
 
 TOOL_SERVERS = (("ran-1", "ran"), ("core-a", "core"), ("core-b", "core"))
 _REGISTRAR = "tool-servers"

@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict
 
 from schemas import DecisionKind, topics
-from streams.bus import EmbeddedBus
-from streams.embedded import detector_warmup, load_policies, loop_stages
 from streams.metrics import LoopMetrics
-from streams.pipeline import Pipeline
-from streams.recorder import Recorder
-from streams.recording import Recorded
+from streams.recording.files import Recorded
+from streams.recording.recorder import Recorder
+from streams.runtime.bus import EmbeddedBus
+from streams.runtime.embedded import detector_warmup, load_policies, loop_stages
+from streams.runtime.pipeline import Pipeline
 from streams.settings import Settings
 
 

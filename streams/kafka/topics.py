@@ -6,7 +6,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from schemas import topics
-from streams.kafka_io import bootstrap_servers
+from streams.recording.kafka import bootstrap_servers
 from streams.settings import Settings
 
 

@@ -19,7 +19,7 @@ from netmcp import AuditLog, build_server
 from netmcp.serving import start_http
 from netmcp.tokens import TokenVerifier
 from simulator import Network, Scenario
-from streams.netmcp_registration import Registration
+from streams.tools.registration import Registration
 
 log = logging.getLogger("netloop.serve")
 

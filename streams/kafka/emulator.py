@@ -20,8 +20,8 @@ from netmcp import AuditLog, build_server
 from netmcp.serving import start_http
 from schemas import TickMark, topics
 from simulator import Network, Scenario
-from streams.kafka_io import bootstrap_servers
-from streams.kafka_topics import partitions_of
+from streams.kafka.topics import partitions_of
+from streams.recording.kafka import bootstrap_servers
 from streams.settings import Settings
 
 log = logging.getLogger("netloop.emulator")
@@ -48,7 +48,7 @@ class Emulator:
         With ``settings.management_url``, the tool server verifies the management server's
         tokens, registers there (as ``emulator``, at ``mcp_url``) and reports its load.
         """
-        from streams.serve import ToolServing, managed
+        from streams.tools.serve import ToolServing, managed
 
         s = self.settings
         url = urlparse(s.mcp_url)

@@ -9,7 +9,7 @@ from typing import IO
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streams.recording import Recorded
+from streams.recording.files import Recorded
 
 
 class BrokerError(ValueError):

@@ -30,9 +30,9 @@ from typing import Protocol, runtime_checkable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas import Incident, IncidentStatus, topics
-from streams.bus import Message
-from streams.kafka_io import bootstrap_servers
-from streams.kafka_topics import partitions_of
+from streams.kafka.topics import partitions_of
+from streams.recording.kafka import bootstrap_servers
+from streams.runtime.bus import Message
 from streams.settings import Settings
 
 log = logging.getLogger("netloop.recovery")

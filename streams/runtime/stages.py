@@ -6,7 +6,7 @@ and ``on_tick(tick)`` for time-driven work. Both return ``(topic, key, record)``
 triples; the runtime publishes them. Logic lives in ``detectors/`` and ``actuators/``.
 
 Stages with state also take it back when a Kafka worker restarts
-(:mod:`streams.kafka_recovery`): ``replay(msg)`` learns from an input record handled
+(:mod:`streams.kafka.recovery`): ``replay(msg)`` learns from an input record handled
 before the restart and produces nothing; ``restore(incidents)`` takes the latest
 version of each incident in the log.
 """
@@ -41,8 +41,8 @@ from schemas import (
     kpi_names,
     topics,
 )
-from streams.bus import Message
-from streams.perceive import Batch, decode_telemetry
+from streams.runtime.bus import Message
+from streams.runtime.perceive import Batch, decode_telemetry
 
 Out = tuple[str, str | None, Record]
 

@@ -8,7 +8,7 @@ telemetry partition into ``netloop.anomalies``; localize and verify close a
 tick once they hold the marks of every telemetry partition.
 
 Before the agents handle their first record, the worker rebuilds its stages'
-state from the log (:mod:`streams.kafka_recovery`), so a restarted worker goes
+state from the log (:mod:`streams.kafka.recovery`), so a restarted worker goes
 on with the incidents, baselines and evidence of the one it replaces. Offsets
 are committed only after a record's outputs are flushed (faust flushes the
 producer before each commit): at least once.
@@ -33,11 +33,11 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from actuators import Executor
 from schemas import TickMark, topics
-from streams.bus import Message
-from streams.embedded import detector_warmup, load_policies, loop_stages
-from streams.kafka_recovery import MARK, Recovered, recover
+from streams.kafka.recovery import MARK, Recovered, recover
 from streams.metrics import LagKey, LoopMetrics
-from streams.pipeline import Out, Stage, handle_safely
+from streams.runtime.bus import Message
+from streams.runtime.embedded import detector_warmup, load_policies, loop_stages
+from streams.runtime.pipeline import Out, Stage, handle_safely
 from streams.settings import Settings
 
 TP = tuple[str, int]  # (topic, partition)

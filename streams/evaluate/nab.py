@@ -19,7 +19,7 @@ import numpy as np
 from rich.table import Table
 
 from detectors import SERIES_DETECTORS, WindowCounts, score_series, window_counts, window_ids
-from streams.external_data import ExternalDataError, parse_timestamp, read_csv, read_json
+from streams.evaluate.files import ExternalDataError, parse_timestamp, read_csv, read_json
 
 FLAG_SCORE = 0.5
 """A point is flagged when its score is at least this: the detector's z threshold, squashed."""

@@ -24,7 +24,7 @@ from netmcp.registry import ServerRecord, ToolDescriptor
 from netmcp.tokens import TokenVerifier
 
 if TYPE_CHECKING:
-    from streams.serve import ToolServing
+    from streams.tools.serve import ToolServing
 
 log = logging.getLogger("netloop.serve")
 

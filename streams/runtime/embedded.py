@@ -22,14 +22,12 @@ from actuators import (
 from netmcp import ExecutionContext
 from schemas import topics
 from simulator import Network, NetworkTwin, Scenario
-from streams.bus import EmbeddedBus
-from streams.control import ControlServer
 from streams.metrics import LoopMetrics
-from streams.netmcp_runtime import NetMcpRuntime
-from streams.pipeline import Pipeline, Stage
-from streams.recorder import Recorder
-from streams.settings import Settings
-from streams.stages import (
+from streams.recording.recorder import Recorder
+from streams.runtime.bus import EmbeddedBus
+from streams.runtime.control import ControlServer
+from streams.runtime.pipeline import Pipeline, Stage
+from streams.runtime.stages import (
     ActStage,
     DecideStage,
     DetectorConfig,
@@ -37,6 +35,8 @@ from streams.stages import (
     LocalizeStage,
     VerifyStage,
 )
+from streams.settings import Settings
+from streams.tools.runtime import NetMcpRuntime
 
 
 @dataclass
@@ -136,7 +136,7 @@ class EmbeddedLoop:
                   on_tick: TickHook | None = None) -> LoopState:
         """Run ``ticks`` ticks (default: the scenario's), paced at ``speed`` ticks/s if given.
 
-        With ``control`` the loop serves its control endpoint (:mod:`streams.control`) meanwhile.
+        With ``control`` the loop serves its control endpoint (:mod:`streams.runtime.control`) meanwhile.
         """
         async with AsyncExitStack() as stack:
             if self.control:

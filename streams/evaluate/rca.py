@@ -18,7 +18,7 @@ import numpy as np
 from rich.table import Table
 
 from detectors import RootCauseRanking, avg_at_k, rank_root_causes, top_k_accuracy
-from streams.external_data import ExternalDataError, parse_timestamp, read_csv, read_json
+from streams.evaluate.files import ExternalDataError, parse_timestamp, read_csv, read_json
 
 _EMPTY = {"", "nan", "NaN", "NA", "null"}
 

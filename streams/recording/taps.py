@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import IO
 
 from schemas import topics
-from streams.bus import Message
-from streams.recording import Recorded
+from streams.recording.files import Recorded
+from streams.runtime.bus import Message
 
 
 class RecordingTap:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas import DecisionKind, Incident, IncidentStatus
 from simulator import FaultRecord, Network
-from streams.recorder import Recorder
+from streams.recording.recorder import Recorder
 
 LATE = 3
 

@@ -12,13 +12,13 @@ from rich.live import Live
 
 from simulator import Scenario
 from streams.audit import AuditTap
-from streams.embedded import EmbeddedLoop, LoopState
+from streams.evaluate.report import RunReport, build_report
 from streams.metrics import LoopMetrics
-from streams.pipeline import Stage
-from streams.recording import recording_writer
-from streams.report import RunReport, build_report
+from streams.recording.files import recording_writer
+from streams.recording.taps import RecordingTap
+from streams.runtime.embedded import EmbeddedLoop, LoopState
+from streams.runtime.pipeline import Stage
 from streams.settings import Settings
-from streams.taps import RecordingTap
 from streams.view import render
 
 

@@ -14,7 +14,7 @@ from schemas import (
     IncidentStatus,
     topics,
 )
-from streams.bus import Message
+from streams.runtime.bus import Message
 
 
 @dataclass

@@ -21,7 +21,7 @@ import numpy as np
 from detectors import AnomalyFilter, HalfSpaceTrees, default_filter, directions_of
 from schemas import EntityKind
 from simulator import Network, parse_scenario
-from streams.embedded import EmbeddedLoop
+from streams.runtime.embedded import EmbeddedLoop
 from streams.settings import Settings
 
 

@@ -7,14 +7,14 @@ import time
 
 from actuators import Executor
 from simulator import Scenario
-from streams.emulator import Emulator
-from streams.kafka_app import KafkaHooks, create_app
-from streams.kafka_topics import ensure_topics
-from streams.mcp_caller import HttpToolCaller
+from streams.evaluate.report import RunReport, build_report
+from streams.kafka.agents import KafkaHooks, create_app
+from streams.kafka.emulator import Emulator
+from streams.kafka.topics import ensure_topics
 from streams.metrics import LoopMetrics
-from streams.recorder import Recorder
-from streams.report import RunReport, build_report
+from streams.recording.recorder import Recorder
 from streams.settings import Settings
+from streams.tools.mcp_caller import HttpToolCaller
 
 
 async def run_on_kafka(scenario: Scenario, settings: Settings, *, speed: float, act: bool = True,

@@ -2,8 +2,8 @@
 
 :class:`Pipeline` runs each stage as a task reading its bounded inbox; a
 record a stage cannot handle goes to the dead-letter topic with the reason.
-The simulator-driven loop (:mod:`streams.embedded`) and the replay of a
-recording (:mod:`streams.replay`) both drive a pipeline.
+The simulator-driven loop (:mod:`streams.runtime.embedded`) and the replay of a
+recording (:mod:`streams.recording.replay`) both drive a pipeline.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from schemas import DeadLetter, Record, topics
-from streams.bus import EmbeddedBus, Message
 from streams.metrics import LoopMetrics
-from streams.perceive import BadRecord
+from streams.runtime.bus import EmbeddedBus, Message
+from streams.runtime.perceive import BadRecord
 
 log = logging.getLogger("netloop.pipeline")
 

@@ -22,8 +22,8 @@ import numpy as np
 from aiokafka import AIOKafkaProducer
 
 from schemas import TelemetryFrame, kpi_names, topics
-from streams.kafka_app import KafkaHooks, create_app, fetch_wait_consumer
-from streams.kafka_io import bootstrap_servers
+from streams.kafka.agents import KafkaHooks, create_app, fetch_wait_consumer
+from streams.recording.kafka import bootstrap_servers
 from streams.settings import Settings
 
 BARE_TOPIC = "netloop.bench.bare"
