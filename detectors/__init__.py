@@ -24,11 +24,15 @@ from detectors.calibration import ConfidenceCalibration, shipped_calibration
 from detectors.changepoint import change_point
 from detectors.classifier import FaultTypeClassifier, shipped_classifier, signature_features
 from detectors.default import DEFAULT_DETECTOR, default_filter, directions_of
+from detectors.evidence import ColumnEvidence, metric_evidence
+from detectors.fitting import Case, fit_model
 from detectors.graph import TopologyGraph
 from detectors.hst import HalfSpaceTrees
 from detectors.incidents import IncidentTracker
+from detectors.learned import shipped_ranking
 from detectors.levelshift import LevelShift
 from detectors.localizer import Finding, Hypothesis, localize
+from detectors.ranking import FEATURES, KpiEvidence, Ranking, RankingModel, entity_features, rank
 from detectors.rca import RootCauseRanking, avg_at_k, rank_root_causes, top_k_accuracy
 from detectors.robust import RobustBaseline
 from detectors.seasonal import SeasonalBaseline
@@ -39,9 +43,12 @@ from detectors.windows import WindowCounts, window_counts, window_ids
 
 __all__ = [
     "DEFAULT_DETECTOR",
+    "FEATURES",
     "SERIES_DETECTORS",
     "SIGNATURES",
     "AnomalyFilter",
+    "Case",
+    "ColumnEvidence",
     "ConfidenceCalibration",
     "Detector",
     "FaultTypeClassifier",
@@ -50,8 +57,11 @@ __all__ = [
     "HoltBaseline",
     "Hypothesis",
     "IncidentTracker",
+    "KpiEvidence",
     "LevelShift",
     "QuantileThreshold",
+    "Ranking",
+    "RankingModel",
     "RobustBaseline",
     "RootCauseRanking",
     "SeasonalBaseline",
@@ -63,11 +73,16 @@ __all__ = [
     "change_point",
     "default_filter",
     "directions_of",
+    "entity_features",
+    "fit_model",
     "localize",
+    "metric_evidence",
+    "rank",
     "rank_root_causes",
     "score_series",
     "shipped_calibration",
     "shipped_classifier",
+    "shipped_ranking",
     "signature_features",
     "squash",
     "top_k_accuracy",

@@ -98,9 +98,12 @@ def evaluate(
         help="NAB data folder (<category>/<file>.csv: timestamp,value) instead of scenarios")] = None,
     labels: Annotated[Path | None, typer.Option(help="NAB combined_windows.json, with --nab")] = None,
     out: Annotated[Path | None, typer.Option(help="results folder in NAB's layout, with --nab")] = None,
-    rca: Annotated[Path | None, typer.Option(
-        help="folder of root-cause cases: metrics.csv, truth.json, optional graph.json, meta.json")]
-    = None,
+    rca: Annotated[list[Path] | None, typer.Option(
+        help="folder of root-cause cases: metrics.csv, truth.json, optional graph.json, meta.json "
+             "(repeat for several sets)")] = None,
+    folds: Annotated[int | None, typer.Option(
+        min=2, help="with --rca: score each case with weights fitted without it (K contiguous folds per "
+                    "set, fitted on all the sets given), instead of the shipped weights")] = None,
 ) -> None:
     """Run scenarios fast, without the live view; one report row per scenario, plus totals.
 
@@ -109,10 +112,13 @@ def evaluate(
     from streams.runtime.runner import run_scenario
     from streams.view import report_table
 
-    if nab or labels or out or rca:
+    if nab or labels or out or rca or folds:
         if no_act:
             raise fail("--no-act goes with scenarios: --nab and --rca run no loop and call no tool")
-        return _evaluate_external(scenarios, nab=nab, labels=labels, out=out, rca=rca, json_out=json_out)
+        if folds and not rca:
+            raise fail("--folds goes with --rca")
+        return _evaluate_external(scenarios, nab=nab, labels=labels, out=out, rca=rca or [], folds=folds,
+                                  json_out=json_out)
     loaded = [load_checked(s) for s in (scenarios or builtin_scenarios())]
     settings = read_settings()
     reports: list[RunReport] = []
@@ -129,7 +135,7 @@ def evaluate(
 
 
 def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels: Path | None,
-                       out: Path | None, rca: Path | None, json_out: str | None) -> None:
+                       out: Path | None, rca: list[Path], folds: int | None, json_out: str | None) -> None:
     from rich.markup import escape
 
     from streams.evaluate.files import ExternalDataError
@@ -142,7 +148,7 @@ def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels:
         raise fail("--nab needs --labels LABELS.json and --out RESULTS_DIR")
     try:
         payload = {**(_evaluate_nab(nab, labels, out, json_out) if nab and labels and out else {}),
-                   **(_evaluate_rca(rca, json_out) if rca else {})}
+                   **(_evaluate_rca(rca, folds, json_out) if rca else {})}
     except ExternalDataError as exc:
         raise fail(escape(str(exc))) from None
     if json_out:
@@ -159,13 +165,24 @@ def _evaluate_nab(data: Path, labels: Path, out: Path, json_out: str | None) -> 
     return {"nab": nab_report(runs, z)}
 
 
-def _evaluate_rca(cases: Path, json_out: str | None) -> dict:
+def _evaluate_rca(sets: list[Path], folds: int | None, json_out: str | None) -> dict:
     from streams.evaluate.rca import load_cases, rca_report, rca_table, run_rca
 
-    results = run_rca(load_cases(cases))
-    if json_out != "-":
-        Console().print(rca_table(results))
-    return {"rca": rca_report(results)}
+    loaded = [load_cases(p) for p in sets]
+    if folds:
+        from streams.evaluate.rca_learning import cross_validate, held_out_report, held_out_table
+
+        ranks = cross_validate(loaded, folds)
+        if json_out != "-":
+            Console().print(held_out_table(sets, ranks, folds))
+        return {"rca_held_out": held_out_report(sets, ranks, folds)}
+    reports = []
+    for cases in loaded:
+        results = run_rca(cases)
+        if json_out != "-":
+            Console().print(rca_table(results))
+        reports.append(rca_report(results))
+    return {"rca": reports[0] if len(reports) == 1 else reports}
 
 
 @app.command("scenarios", rich_help_panel=LOOP)
@@ -184,14 +201,39 @@ def episodes(
     = None,
     seed: Annotated[int, typer.Option(help="seed of the simulated network and its faults")] = 0,
     per_type: Annotated[int, typer.Option(min=1, help="faults of each type to simulate")] = 60,
+    rca: Annotated[list[Path] | None, typer.Option(
+        help="also refit the outside-data ranking on these labelled case sets (repeat the option; "
+             "each set weighs the same)")] = None,
+    ranking_out: Annotated[Path | None, typer.Option(
+        help="JSON file for the ranking models (default: the package data the localizer reads)")] = None,
 ) -> None:
-    """Rebuild the classifier's training episodes and the confidence calibration from the simulator."""
+    """Rebuild what the localizer learns: the classifier's training episodes and the confidence calibration
+    from the simulator, and (with --rca) the outside-data ranking weights from labelled cases."""
     from streams.evaluate.episodes import default_episodes_path, write_episodes
 
     path = out or default_episodes_path()
     n, findings = write_episodes(path, seed=seed, per_type=per_type)
     typer.echo(f"{n} labelled episodes ({per_type} faults of each type simulated, seed {seed}) and "
                f"{findings} findings on pairs of faults for the confidence calibration → {path}")
+    if rca:
+        _refit_outside(rca, ranking_out)
+
+
+def _refit_outside(sets: list[Path], out: Path | None) -> None:
+    from rich.markup import escape
+
+    from detectors.learned import learning_path
+    from streams.evaluate.files import ExternalDataError
+    from streams.evaluate.rca import load_cases
+    from streams.evaluate.rca_learning import write_outside
+
+    path = out or learning_path()
+    try:
+        model = write_outside([load_cases(p) for p in sets], path)
+    except ExternalDataError as exc:
+        raise fail(escape(str(exc))) from None
+    weights = ", ".join(f"{k} {v:g}" for k, v in model.weights.items())
+    typer.echo(f"outside-data ranking fitted on {len(sets)} case sets ({weights}) → {path}")
 
 
 def _run_on_broker(sc: Scenario, settings: Settings, *, speed: float | None, act: bool,
