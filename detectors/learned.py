@@ -3,8 +3,8 @@
 ``detectors/data/ranking.json`` holds one :class:`RankingModel` per kind of
 evidence — ``outside`` (metrics of real systems, fitted on the shared
 labelled cases) and ``loop`` (the detectors' anomaly events, fitted on
-simulated episodes) — with what each was fitted on and its held-out scores.
-``netloop episodes`` rebuilds it.
+simulated episodes) — with what each was fitted on and its held-out scores,
+and the loop's :class:`SymptomProfiles`. ``netloop episodes`` rebuilds it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 import detectors
+from detectors.profiles import SymptomProfiles
 from detectors.ranking import RankingModel
 
 RANKING_FILE = "ranking.json"
@@ -32,6 +33,13 @@ def shipped_ranking(name: str) -> RankingModel:
     if name not in models:
         raise KeyError(f"no shipped ranking model {name!r} (have {', '.join(sorted(models))})")
     return RankingModel(models[name]["weights"])
+
+
+@cache
+def shipped_profiles() -> SymptomProfiles:
+    """The symptom profiles learned from simulated episodes (empty if none were fitted)."""
+    data = shipped_learning().get("profiles")
+    return SymptomProfiles.from_json(data) if data else SymptomProfiles((), {})
 
 
 def learning_path() -> Path:

@@ -207,27 +207,32 @@ def episodes(
     ranking_out: Annotated[Path | None, typer.Option(
         help="JSON file for the ranking models (default: the package data the localizer reads)")] = None,
 ) -> None:
-    """Rebuild what the localizer learns: the classifier's training episodes and the confidence calibration
-    from the simulator, and (with --rca) the outside-data ranking weights from labelled cases."""
+    """Rebuild what the localizer learns, reproducibly from the seed: symptom profiles, the loop's ranking
+    weights, the fault-type classifier and the confidence calibration from simulated episodes (seeds SEED to
+    SEED+2, scored on SEED+3), and (with --rca) the outside-data ranking weights from labelled cases."""
+    from detectors.learned import RANKING_FILE, learning_path
     from streams.evaluate.episodes import default_episodes_path, write_episodes
 
     path = out or default_episodes_path()
-    n, findings = write_episodes(path, seed=seed, per_type=per_type)
-    typer.echo(f"{n} labelled episodes ({per_type} faults of each type simulated, seed {seed}) and "
-               f"{findings} findings on pairs of faults for the confidence calibration → {path}")
+    ranking = ranking_out or (path.parent / RANKING_FILE if out else learning_path())
+    learned = write_episodes(path, seed=seed, per_type=per_type, ranking=ranking)
+    held = learned.held_out
+    typer.echo(f"{len(learned.classifier_y)} labelled episodes ({per_type} faults of each type simulated, "
+               f"seed {seed}) and {len(learned.calibration[0])} findings on pairs of faults for the "
+               f"confidence calibration → {path}")
+    typer.echo(f"symptom profiles and loop ranking weights → {ranking}; held out (seed {seed + 3}, "
+               f"{held['faults']} faults): root top-1 {held['top1']:.3f}, top-3 {held['top3']:.3f}")
     if rca:
-        _refit_outside(rca, ranking_out)
+        _refit_outside(rca, ranking)
 
 
-def _refit_outside(sets: list[Path], out: Path | None) -> None:
+def _refit_outside(sets: list[Path], path: Path) -> None:
     from rich.markup import escape
 
-    from detectors.learned import learning_path
     from streams.evaluate.files import ExternalDataError
     from streams.evaluate.rca import load_cases
     from streams.evaluate.rca_learning import write_outside
 
-    path = out or learning_path()
     try:
         model = write_outside([load_cases(p) for p in sets], path)
     except ExternalDataError as exc:
