@@ -16,7 +16,7 @@ become several findings.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from math import log1p
@@ -29,6 +29,8 @@ from detectors.learned import shipped_profiles, shipped_ranking
 from detectors.profiles import Profile, SymptomProfiles
 from detectors.ranking import FEATURES, KpiEvidence, RankingModel, entity_features, order
 from schemas import OBSERVABLE_KINDS, EntityKind, kpi_names
+
+_KPIS = {k: kpi_names(k) for k in OBSERVABLE_KINDS}
 
 Pair = tuple[str, str]  # (entity id, KPI)
 _DEFAULT_SCORE = 6.0  # what a KPI given only by name is taken to have scored
@@ -82,18 +84,32 @@ def localize(observed: Observed, graph: TopologyGraph, *, model: RankingModel | 
     """
     model = model or shipped_ranking("loop")
     profiles = profiles if profiles is not None else shipped_profiles()
-    remaining = {(e, k): s for e, kpis in observed.items() if e in graph for k, s in _seen(kpis).items()}
+    remaining = _pairs(observed, graph)
     findings: list[Finding] = []
     while remaining:
-        hyps = _hypotheses(remaining, graph, model, profiles)
-        best = next((h for h in hyps if h.explains), None)
-        if best is None:
+        window = _Window(remaining, graph, profiles)
+        finding = window.finding(model, max_alternatives)
+        if finding is None:
             break
-        alts = tuple(h for h in hyps if h is not best and h.explains & best.explains)[:max_alternatives]
-        findings.append(Finding(best, alts, _confidence(best, alts)))
-        for pair in best.explains:
+        findings.append(finding)
+        for pair in finding.best.explains:
             remaining.pop(pair, None)
     return findings
+
+
+def candidate_features(observed: Observed, graph: TopologyGraph, profiles: SymptomProfiles | None = None
+                       ) -> tuple[list[str], np.ndarray]:
+    """The candidates of ``observed`` (sorted) and their ranking features: what the loop's weights are
+    fitted on (:func:`detectors.fitting.fit_model`)."""
+    pairs = _pairs(observed, graph)
+    if not pairs:
+        return [], np.zeros((0, len(FEATURES)))
+    window = _Window(pairs, graph, profiles if profiles is not None else shipped_profiles())
+    return window.names, window.features
+
+
+def _pairs(observed: Observed, graph: TopologyGraph) -> dict[Pair, Seen]:
+    return {(e, k): s for e, kpis in observed.items() if e in graph for k, s in _seen(kpis).items()}
 
 
 def _seen(kpis: Mapping[str, Seen] | AbstractSet[str]) -> Mapping[str, Seen]:
@@ -102,91 +118,83 @@ def _seen(kpis: Mapping[str, Seen] | AbstractSet[str]) -> Mapping[str, Seen]:
     return {k: Seen(onset=0, score=_DEFAULT_SCORE) for k in kpis}
 
 
-def candidate_features(observed: Observed, graph: TopologyGraph, profiles: SymptomProfiles | None = None
-                       ) -> tuple[list[str], np.ndarray]:
-    """The candidates of ``observed`` (sorted) and their ranking features: what the loop's weights are
-    fitted on (:func:`detectors.fitting.fit_model`)."""
-    profiles = profiles if profiles is not None else shipped_profiles()
-    pairs = {(e, k): s for e, kpis in observed.items() if e in graph for k, s in _seen(kpis).items()}
-    if not pairs:
-        return [], np.zeros((0, len(FEATURES)))
-    names, typed, ev = _candidates(pairs, graph, profiles)
-    fit = np.array([log1p(max(llr, 0.0)) for _, llr in typed])
-    return names, entity_features(ev, names, graph.parents, fit)
+class _Window:
+    """The anomalies still to explain, their candidates, and each candidate's likeliest fault type."""
 
-
-def _candidates(pairs: Mapping[Pair, Seen], graph: TopologyGraph, profiles: SymptomProfiles
-                ) -> tuple[list[str], list[tuple[Profile | None, float]], ColumnEvidence]:
-    anomalous = _by_entity(pairs)
-    candidates = set(anomalous)
-    for e in anomalous:
-        candidates |= graph.upstream_of(e)
-    names = sorted(candidates)
-    behind = _behind(anomalous, graph, names)
-    typed = [_likeliest(c, anomalous, behind[c], graph, profiles) for c in names]
-    return names, typed, _column_evidence(pairs, graph)
-
-
-def _by_entity(pairs: Mapping[Pair, Seen]) -> dict[str, set[str]]:
-    anomalous: dict[str, set[str]] = {}
-    for e, k in pairs:
-        anomalous.setdefault(e, set()).add(k)
-    return anomalous
-
-
-def _hypotheses(pairs: Mapping[Pair, Seen], graph: TopologyGraph, model: RankingModel,
-                profiles: SymptomProfiles) -> list[Hypothesis]:
-    """Every candidate as a hypothesis, best ranked first."""
-    names, typed, ev = _candidates(pairs, graph, profiles)
-    fit = np.array([log1p(max(llr, 0.0)) for _, llr in typed])
-    ranking = order(ev, names, entity_features(ev, names, graph.parents, fit), model)
-    anomalous = _by_entity(pairs)
-    by_name = dict(zip(names, typed, strict=True))
-    out = []
-    for c, score in zip(ranking.ranked, ranking.scores.tolist(), strict=True):
-        profile = by_name[c][0]
-        explains = _explained(c, profile, anomalous, graph, profiles)
-        out.append(Hypothesis(c, profile.fault_type if profile else None, round(score, 4), explains,
-                              _evidence(explains, pairs)))
-    return out
-
-
-def _behind(anomalous: Mapping[str, set[str]], graph: TopologyGraph, names: Sequence[str]
-            ) -> dict[str, dict[EntityKind, tuple[int, Counter]]]:
-    """For every candidate: per kind, how many entities depend on it and how many show each KPI."""
-    out: dict[str, dict[EntityKind, tuple[int, Counter]]] = {}
-    for c in names:
-        out[c] = {k: (n, Counter()) for k in OBSERVABLE_KINDS if (n := graph.reach_count(c, k))}
-    for e, kpis in anomalous.items():
-        kind = graph.kind(e)
-        for u in graph.upstream_of(e):
-            if u in out and kind in out[u]:
-                out[u][kind][1].update(kpis)
-    return out
-
-
-def _likeliest(c: str, anomalous: Mapping[str, set[str]], behind: Mapping[EntityKind, tuple[int, Counter]],
-               graph: TopologyGraph, profiles: SymptomProfiles) -> tuple[Profile | None, float]:
-    """The fault type of ``c``'s kind whose profile fits best, and its log-likelihood ratio."""
-    own = anomalous.get(c, set())
-    scored = [(profiles.log_likelihood_ratio(p, own, behind), p) for p in profiles.of_kind(graph.kind(c))]
-    if not scored:
-        return None, 0.0
-    llr, p = max(scored, key=lambda x: (x[0], x[1].fault_type))
-    return p, llr
-
-
-def _explained(c: str, profile: Profile | None, anomalous: Mapping[str, set[str]], graph: TopologyGraph,
-               profiles: SymptomProfiles) -> frozenset[Pair]:
-    """Its own anomalies, and those behind it that its fault type makes likely (all of them, untyped)."""
-    out = {(c, k) for k in anomalous.get(c, ())}
-    reach = graph.reach(c)
-    for e, kpis in anomalous.items():
-        if e in reach:
+    def __init__(self, pairs: Mapping[Pair, Seen], graph: TopologyGraph, profiles: SymptomProfiles) -> None:
+        self.pairs, self.graph, self.profiles = pairs, graph, profiles
+        self.anomalous: dict[str, set[str]] = {}
+        for e, k in pairs:
+            self.anomalous.setdefault(e, set()).add(k)
+        self.below: dict[str, list[str]] = {}  # candidate -> anomalous entities that depend on it
+        self.counts: dict[str, dict[EntityKind, Counter]] = {}  # ... and how many of them show each KPI
+        for e, kpis in self.anomalous.items():
+            self.below.setdefault(e, [])
             kind = graph.kind(e)
-            out |= {(e, k) for k in kpis
-                    if profile is None or profiles.explains(profile, kind, k, on_root=False)}
-    return frozenset(out)
+            for u in graph.upstream_of(e):
+                self.below.setdefault(u, []).append(e)
+                self.counts.setdefault(u, {}).setdefault(kind, Counter()).update(kpis)
+        self.names = sorted(self.below)
+        self.typed = self._likeliest()
+        self.evidence = _column_evidence(pairs, graph)
+        fit = np.array([log1p(max(llr, 0.0)) for _, llr in self.typed])
+        self.features = entity_features(self.evidence, self.names, graph.parents, fit)
+
+    def finding(self, model: RankingModel, max_alternatives: int) -> Finding | None:
+        """The best hypothesis that explains something, and the next ones that explain some of the same."""
+        ranking = order(self.evidence, self.names, self.features, model)
+        index = {n: i for i, n in enumerate(self.names)}
+        best, alts = None, []
+        for c, score in zip(ranking.ranked, ranking.scores.tolist(), strict=True):
+            h = self._hypothesis(c, index[c], score)
+            if best is None:
+                best = h if h.explains else None
+            elif h.explains & best.explains:
+                alts.append(h)
+                if len(alts) == max_alternatives:
+                    break
+        if best is None:
+            return None
+        return Finding(best, tuple(alts), _confidence(best, tuple(alts)))
+
+    def _hypothesis(self, c: str, i: int, score: float) -> Hypothesis:
+        profile = self.typed[i][0]
+        explains = self._explained(c, profile)
+        return Hypothesis(c, profile.fault_type if profile else None, round(score, 4), explains,
+                          _evidence(explains, self.pairs))
+
+    def _explained(self, c: str, profile: Profile | None) -> frozenset[Pair]:
+        """Its own anomalies, and those behind it that its fault type makes likely (all of them, untyped)."""
+        out = {(c, k) for k in self.anomalous.get(c, ())}
+        for e in self.below[c]:
+            if e == c:
+                continue
+            kind = self.graph.kind(e)
+            out |= {(e, k) for k in self.anomalous[e]
+                    if profile is None or self.profiles.explains(profile, kind, k, on_root=False)}
+        return frozenset(out)
+
+    def _likeliest(self) -> list[tuple[Profile | None, float]]:
+        """Per candidate, the profile of its kind that fits best and its log-likelihood ratio."""
+        out: list[tuple[Profile | None, float]] = [(None, 0.0)] * len(self.names)
+        by_kind: dict[EntityKind, list[int]] = {}
+        for i, c in enumerate(self.names):
+            by_kind.setdefault(self.graph.kind(c), []).append(i)
+        for kind, rows in by_kind.items():
+            profiles = self.profiles.of_kind(kind)
+            if not profiles:
+                continue
+            llr = self.profiles.llr_matrix(kind, [self.names[i] for i in rows], self._own, self._behind)
+            best = llr.argmax(axis=1)
+            for r, i in enumerate(rows):
+                out[i] = (profiles[best[r]], float(llr[r, best[r]]))
+        return out
+
+    def _own(self, c: str) -> AbstractSet[str]:
+        return self.anomalous.get(c, set())
+
+    def _behind(self, c: str, kind: EntityKind) -> tuple[int, Counter]:
+        return self.graph.reach_count(c, kind), self.counts.get(c, {}).get(kind, Counter())
 
 
 def _column_evidence(pairs: Mapping[Pair, Seen], graph: TopologyGraph) -> ColumnEvidence:
@@ -201,7 +209,7 @@ def _column_evidence(pairs: Mapping[Pair, Seen], graph: TopologyGraph) -> Column
         magnitude=np.array([s.score for s in seen]), onset=np.array([float(s.onset - first) for s in seen]),
         hot=np.ones(n, dtype=bool), value=value, baseline=expected,
         relative=np.abs(value - expected) / np.maximum(np.abs(expected), 1e-9), status=np.zeros(n, bool),
-        idle=np.zeros(n, bool), widths={e: len(kpi_names(graph.kind(e))) for e, _ in keys})
+        idle=np.zeros(n, bool), widths={e: len(_KPIS[graph.kind(e)]) for e, _ in keys})
 
 
 def _evidence(explains: frozenset[Pair], pairs: Mapping[Pair, Seen], limit: int = 8

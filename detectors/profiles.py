@@ -18,13 +18,17 @@ background and at least one time in ten.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from math import log
 
+import numpy as np
+
 from detectors.graph import TopologyGraph
 from schemas import OBSERVABLE_KINDS, EntityKind, kpi_names
+
+_KPIS = {k: kpi_names(k) for k in OBSERVABLE_KINDS}
 
 _CLIP = 1e-4
 Anomalous = Mapping[str, AbstractSet[str]]  # entity -> anomalous KPIs
@@ -65,6 +69,35 @@ class SymptomProfiles:
                 b = self._bg(kind, k)
                 total += hits[k] * _term(p, b, True) + (n - hits[k]) * _term(p, b, False)
         return total
+
+    def llr_matrix(self, kind: EntityKind, roots: list[str], own: Callable[[str], AbstractSet[str]],
+                   behind: Callable[[str, EntityKind], tuple[int, Counter]]) -> np.ndarray:
+        """:meth:`log_likelihood_ratio` of every root of ``kind`` (rows) under each of ``of_kind(kind)``
+        (columns), in one product per kind of dependent: ``own(root)`` are its anomalous KPIs,
+        ``behind(root, k)`` as in :func:`behind_counts`."""
+        profiles = self.of_kind(kind)
+        names = _KPIS[kind]
+        seen = np.array([[k in own(r) for k in names] for r in roots], dtype=float)
+        hit, miss = self._log_terms(profiles, kind, "root")
+        total = seen @ (hit - miss).T + miss.sum(axis=1)
+        for dep in {d for p in profiles for d in p.reach}:
+            hit, miss = self._log_terms(profiles, dep, dep)
+            counts = [behind(r, dep) for r in roots]
+            n = np.array([c[0] for c in counts], dtype=float)
+            H = np.array([[c[1][k] for k in _KPIS[dep]] for c in counts], dtype=float)
+            total += H @ (hit - miss).T + n[:, None] * miss.sum(axis=1)
+        return total
+
+    def _log_terms(self, profiles: tuple[Profile, ...], kind: EntityKind, where: str | EntityKind
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Per profile × KPI of ``kind``: log(p/b) and log((1-p)/(1-b)); 0 where a profile has no share."""
+        names = _KPIS[kind]
+        b = np.array([self._bg(kind, k) for k in names])
+        p = np.array([[(pr.root if where == "root" else pr.reach.get(kind, {})).get(k, np.nan) for k in names]
+                      for pr in profiles])
+        known = ~np.isnan(p)
+        p = np.where(known, p, 0.5)
+        return (np.where(known, np.log(p / b), 0.0), np.where(known, np.log((1 - p) / (1 - b)), 0.0))
 
     def explains(self, profile: Profile, kind: EntityKind, kpi: str, *, on_root: bool) -> bool:
         """Whether the fault makes this KPI anomalous (on the root, or on an entity of ``kind`` behind it)."""
@@ -143,7 +176,7 @@ def _profile_json(p: Profile) -> dict:
 
 
 def _shares(hits: Counter, n: int, kind: EntityKind) -> dict[str, float]:
-    return {k: round(min(1 - _CLIP, max(_CLIP, (hits[k] + 1) / (n + 2))), 6) for k in kpi_names(kind)}
+    return {k: round(min(1 - _CLIP, max(_CLIP, (hits[k] + 1) / (n + 2))), 6) for k in _KPIS[kind]}
 
 
 def _term(p: float, b: float, hit: bool) -> float:

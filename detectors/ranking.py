@@ -76,12 +76,21 @@ class KpiEvidence:
 
 @dataclass(frozen=True)
 class Ranking:
-    """Candidates best first, their scores and features (rows follow ``ranked``), and their evidence."""
+    """Candidates best first, their scores and features (rows follow ``ranked``), and the column
+    evidence they were ranked on (:meth:`evidence_of` a candidate)."""
 
     ranked: tuple[str, ...]
     scores: np.ndarray
     features: np.ndarray
-    evidence: Mapping[str, tuple[KpiEvidence, ...]]
+    columns: ColumnEvidence
+
+    def evidence_of(self, entity: str) -> tuple[KpiEvidence, ...]:
+        """The anomalous (or status-changed) KPIs of ``entity``, largest first."""
+        ev = self.columns
+        rows = [KpiEvidence(entity, ev.kpis[j], float(ev.value[j]), float(ev.baseline[j]),
+                            float(ev.magnitude[j]), float(ev.onset[j]))
+                for j in np.flatnonzero(ev.hot | ev.status) if ev.entities[j] == entity]
+        return tuple(sorted(rows, key=lambda k: -k.magnitude))
 
     def probabilities(self) -> np.ndarray:
         """The softmax of the scores: the model's probability that each candidate is the root."""
@@ -152,8 +161,7 @@ def order(evidence: ColumnEvidence, candidates: Sequence[str], F: np.ndarray, mo
     """:func:`rank` from features already computed (rows follow ``candidates``)."""
     scores = F @ model.vector()
     order = np.lexsort((np.arange(len(candidates)), -scores))
-    ranked = tuple(candidates[i] for i in order)
-    return Ranking(ranked, scores[order], F[order], _evidence_of(evidence, set(ranked)))
+    return Ranking(tuple(candidates[i] for i in order), scores[order], F[order], evidence)
 
 
 def _max_at(col: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
@@ -184,15 +192,3 @@ def _blame(names: Sequence[str], index: Mapping[str, int], breadth: np.ndarray, 
             w = breadth[ups] + _UNSEEN_SHARE
             out[ups] += breadth[d] * w / w.sum()
     return out
-
-
-def _evidence_of(evidence: ColumnEvidence, entities: set[str]) -> dict[str, tuple[KpiEvidence, ...]]:
-    """The anomalous KPIs of each candidate, largest first."""
-    out: dict[str, list[KpiEvidence]] = {}
-    for j in np.flatnonzero(evidence.hot | evidence.status):
-        e = evidence.entities[j]
-        if e in entities:
-            out.setdefault(e, []).append(KpiEvidence(
-                e, evidence.kpis[j], float(evidence.value[j]), float(evidence.baseline[j]),
-                float(evidence.magnitude[j]), float(evidence.onset[j])))
-    return {e: tuple(sorted(v, key=lambda k: -k.magnitude)) for e, v in out.items()}

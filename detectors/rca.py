@@ -32,7 +32,7 @@ class RootCauseRanking:
     detected); ``scores`` the model's score per entity; ``onsets`` the first
     row after it where an entity was anomalous (absent if never); ``blame``
     the share of its dependents' anomaly put on each entity (0 without a
-    graph); ``evidence`` the anomalous KPIs of each entity, largest first.
+    graph); ``evidence`` the anomalous KPIs of the first five candidates, largest first.
     """
 
     ranked: tuple[str, ...]
@@ -84,8 +84,9 @@ def rank_root_causes(times: np.ndarray, values: np.ndarray, entities: Sequence[s
         if np.isfinite(o):
             onsets[e] = min(onsets.get(e, start + int(o)), start + int(o))
     blame = F[:, FEATURES.index("blame")]
+    evidence = {e: found for e in r.ranked[:5] if (found := r.evidence_of(e))}
     return RootCauseRanking(r.ranked, start, dict(zip(r.ranked, r.scores.tolist(), strict=True)), onsets,
-                            dict(zip(names, blame.tolist(), strict=True)), dict(r.evidence))
+                            dict(zip(names, blame.tolist(), strict=True)), evidence)
 
 
 def top_k_accuracy(rankings: Sequence[Sequence[str]], truths: Sequence[str], k: int) -> float:

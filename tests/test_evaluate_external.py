@@ -259,3 +259,12 @@ def test_the_episodes_command_refits_the_outside_ranking_and_keeps_the_loop_mode
     models = json.loads(out.read_text())["models"]
     assert models["loop"] == {"weights": {"profile": 1.0}}
     assert min(models["outside"]["weights"].values()) >= 0 and models["outside"]["sets"][0]["cases"] == 5
+
+
+def test_leaving_a_set_out_scores_it_with_weights_fitted_on_the_others_only():
+    done = evaluate("--rca", RCA, "--rca", RCA, "--leave-set-out", "--json", "-")
+    assert done.exit_code == 0, done.output
+    held = json.loads(done.stdout)["rca_held_out"]
+    assert held["leave_set_out"] and [s["cases"] for s in held["sets"]] == [5, 5]
+    assert evaluate("--rca", RCA, "--leave-set-out").exit_code == 2
+    assert evaluate("--rca", RCA, "--rca", RCA, "--leave-set-out", "--folds", "2").exit_code == 2

@@ -104,6 +104,9 @@ def evaluate(
     folds: Annotated[int | None, typer.Option(
         min=2, help="with --rca: score each case with weights fitted without it (K contiguous folds per "
                     "set, fitted on all the sets given), instead of the shipped weights")] = None,
+    leave_set_out: Annotated[bool, typer.Option(
+        "--leave-set-out", help="with two or more --rca sets: score each set with weights fitted on the "
+                                "others only")] = False,
 ) -> None:
     """Run scenarios fast, without the live view; one report row per scenario, plus totals.
 
@@ -112,13 +115,15 @@ def evaluate(
     from streams.runtime.runner import run_scenario
     from streams.view import report_table
 
-    if nab or labels or out or rca or folds:
+    if nab or labels or out or rca or folds or leave_set_out:
         if no_act:
             raise fail("--no-act goes with scenarios: --nab and --rca run no loop and call no tool")
-        if folds and not rca:
-            raise fail("--folds goes with --rca")
+        if (folds or leave_set_out) and not rca:
+            raise fail("--folds and --leave-set-out go with --rca")
+        if folds and leave_set_out:
+            raise fail("give --folds or --leave-set-out, not both")
         return _evaluate_external(scenarios, nab=nab, labels=labels, out=out, rca=rca or [], folds=folds,
-                                  json_out=json_out)
+                                  leave_set_out=leave_set_out, json_out=json_out)
     loaded = [load_checked(s) for s in (scenarios or builtin_scenarios())]
     settings = read_settings()
     reports: list[RunReport] = []
@@ -135,7 +140,8 @@ def evaluate(
 
 
 def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels: Path | None,
-                       out: Path | None, rca: list[Path], folds: int | None, json_out: str | None) -> None:
+                       out: Path | None, rca: list[Path], folds: int | None, leave_set_out: bool,
+                       json_out: str | None) -> None:
     from rich.markup import escape
 
     from streams.evaluate.files import ExternalDataError
@@ -148,7 +154,7 @@ def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels:
         raise fail("--nab needs --labels LABELS.json and --out RESULTS_DIR")
     try:
         payload = {**(_evaluate_nab(nab, labels, out, json_out) if nab and labels and out else {}),
-                   **(_evaluate_rca(rca, folds, json_out) if rca else {})}
+                   **(_evaluate_rca(rca, folds, leave_set_out, json_out) if rca else {})}
     except ExternalDataError as exc:
         raise fail(escape(str(exc))) from None
     if json_out:
@@ -165,17 +171,21 @@ def _evaluate_nab(data: Path, labels: Path, out: Path, json_out: str | None) -> 
     return {"nab": nab_report(runs, z)}
 
 
-def _evaluate_rca(sets: list[Path], folds: int | None, json_out: str | None) -> dict:
+def _evaluate_rca(sets: list[Path], folds: int | None, leave_set_out: bool, json_out: str | None) -> dict:
     from streams.evaluate.rca import load_cases, rca_report, rca_table, run_rca
 
     loaded = [load_cases(p) for p in sets]
-    if folds:
-        from streams.evaluate.rca_learning import cross_validate, held_out_report, held_out_table
+    if folds or leave_set_out:
+        import numpy as np
 
-        ranks = cross_validate(loaded, folds)
+        from streams.evaluate import rca_learning as learn
+        from streams.evaluate.rca_learning import held_out_report, held_out_table, naive_rank
+
+        ranks = learn.cross_validate(loaded, folds) if folds else learn.leave_set_out(loaded)
+        naive = [np.array([naive_rank(c) for c in cases]) for cases in loaded]
         if json_out != "-":
-            Console().print(held_out_table(sets, ranks, folds))
-        return {"rca_held_out": held_out_report(sets, ranks, folds)}
+            Console(width=max(Console().width, 110)).print(held_out_table(sets, ranks, naive, folds))
+        return {"rca_held_out": held_out_report(sets, ranks, naive, folds)}
     reports = []
     for cases in loaded:
         results = run_rca(cases)
@@ -262,6 +272,9 @@ def bench(
                       typer.Option(help="kafka://HOST:PORT for --kafka (default: a mock broker)")] = None,
     netmcp: Annotated[bool, typer.Option("--netmcp", help="also measure NetMCP tool calls over HTTP")]
     = False,
+    localize: Annotated[bool, typer.Option(
+        "--localize", help="also measure localization per tick: the large scenario and 100k cells (minutes)")]
+    = False,
 ) -> None:
     """Measure detector and end-to-end throughput, each beside a baseline from the same run."""
     from rich.table import Table
@@ -285,6 +298,25 @@ def bench(
         _bench_kafka(broker)
     if netmcp:
         _bench_netmcp()
+    if localize:
+        _bench_localize()
+
+
+def _bench_localize() -> None:
+    from rich.table import Table
+
+    from streams.bench.localize import hundred_k_cells, localize_cost
+
+    t = Table(title="netloop bench: the localize stage per tick after warm-up (decode, observe, rank)")
+    for col in ("scenario", "entities", "events/tick", "mean ms", "p99 ms", "max ms", "rank mean ms",
+                "rank p99 ms", "detect mean ms"):
+        t.add_column(col, justify="left" if col == "scenario" else "right")
+    for sc in ("large", hundred_k_cells()):
+        c = localize_cost(sc)
+        t.add_row(c.scenario, f"{c.entities:,}", f"{c.events / c.ticks:,.0f}", f"{c.localize_mean_ms:.1f}",
+                  f"{c.localize_p99_ms:.1f}", f"{c.localize_max_ms:.1f}", f"{c.rank_mean_ms:.1f}",
+                  f"{c.rank_p99_ms:.1f}", f"{c.detect_mean_ms:.1f}")
+    Console().print(t)
 
 
 def _bench_netmcp() -> None:
