@@ -308,15 +308,15 @@ def _bench_localize() -> None:
     from streams.bench.localize import hundred_k_cells, localize_cost
 
     t = Table(title="netloop bench: the localize stage per tick after warm-up (decode, observe, rank)")
-    for col in ("scenario", "entities", "events/tick", "mean ms", "p99 ms", "max ms", "rank mean ms",
-                "rank p99 ms", "detect mean ms"):
+    for col in ("scenario", "topology entities", "events/tick", "mean ms", "p99 ms", "max ms",
+                "rank mean ms", "rank p99 ms", "detect mean ms"):
         t.add_column(col, justify="left" if col == "scenario" else "right")
     for sc in ("large", hundred_k_cells()):
         c = localize_cost(sc)
         t.add_row(c.scenario, f"{c.entities:,}", f"{c.events / c.ticks:,.0f}", f"{c.localize_mean_ms:.1f}",
                   f"{c.localize_p99_ms:.1f}", f"{c.localize_max_ms:.1f}", f"{c.rank_mean_ms:.1f}",
                   f"{c.rank_p99_ms:.1f}", f"{c.detect_mean_ms:.1f}")
-    Console().print(t)
+    Console(width=max(Console().width, 130)).print(t)
 
 
 def _bench_netmcp() -> None:

@@ -189,5 +189,5 @@ def write_episodes(path: Path, *, seed: int = 0, per_type: int = 60, ranking: Pa
                                   "held_out": learned.held_out}
         data["profiles"] = learned.profiles.to_json()
         ranking.parent.mkdir(parents=True, exist_ok=True)
-        ranking.write_text(json.dumps(data, indent=1) + "\n")
+        ranking.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     return learned

@@ -116,5 +116,5 @@ def write_outside(sets: Sequence[Sequence[RcaCase]], path: Path, folds: int = 5)
         "sets": [{"cases": len(s), **({} if held is None else {"held_out": rank_accuracy(r)})}
                  for s, r in zip(sets, held or [None] * len(sets), strict=True)]}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1) + "\n")
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     return model
