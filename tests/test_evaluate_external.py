@@ -250,15 +250,17 @@ def test_rca_folds_score_every_case_with_weights_fitted_without_it(tmp_path):
     assert evaluate("--folds", "2").exit_code == 2
 
 
-def test_the_episodes_command_refits_the_outside_ranking_and_keeps_the_loop_model(tmp_path):
+def test_the_episodes_command_refits_the_loop_and_outside_rankings_and_keeps_other_models(tmp_path):
     out = tmp_path / "ranking.json"
-    out.write_text(json.dumps({"models": {"loop": {"weights": {"profile": 1.0}}}}))
+    out.write_text(json.dumps({"models": {"mine": {"weights": {"profile": 1.0}}}}))
     done = netloop("episodes", "--out", str(tmp_path / "episodes.json"), "--per-type", "1",
                    "--rca", str(RCA), "--ranking-out", str(out))
     assert done.returncode == 0, done.stderr
-    models = json.loads(out.read_text())["models"]
-    assert models["loop"] == {"weights": {"profile": 1.0}}
+    learned = json.loads(out.read_text())
+    models = learned["models"]
+    assert models["mine"] == {"weights": {"profile": 1.0}}
     assert min(models["outside"]["weights"].values()) >= 0 and models["outside"]["sets"][0]["cases"] == 5
+    assert models["loop"]["weights"]["profile"] >= 0 and learned["profiles"]["profiles"]
 
 
 def test_leaving_a_set_out_scores_it_with_weights_fitted_on_the_others_only():

@@ -144,6 +144,7 @@ def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels:
                        json_out: str | None) -> None:
     from rich.markup import escape
 
+    from streams.cli.rca import evaluate_rca
     from streams.evaluate.files import ExternalDataError
 
     if scenarios:
@@ -154,7 +155,7 @@ def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels:
         raise fail("--nab needs --labels LABELS.json and --out RESULTS_DIR")
     try:
         payload = {**(_evaluate_nab(nab, labels, out, json_out) if nab and labels and out else {}),
-                   **(_evaluate_rca(rca, folds, leave_set_out, json_out) if rca else {})}
+                   **(evaluate_rca(rca, folds, leave_set_out, json_out) if rca else {})}
     except ExternalDataError as exc:
         raise fail(escape(str(exc))) from None
     if json_out:
@@ -169,30 +170,6 @@ def _evaluate_nab(data: Path, labels: Path, out: Path, json_out: str | None) -> 
     if json_out != "-":
         Console().print(nab_table(runs, z))
     return {"nab": nab_report(runs, z)}
-
-
-def _evaluate_rca(sets: list[Path], folds: int | None, leave_set_out: bool, json_out: str | None) -> dict:
-    from streams.evaluate.rca import load_cases, rca_report, rca_table, run_rca
-
-    loaded = [load_cases(p) for p in sets]
-    if folds or leave_set_out:
-        import numpy as np
-
-        from streams.evaluate import rca_learning as learn
-        from streams.evaluate.rca_learning import held_out_report, held_out_table, naive_rank
-
-        ranks = learn.cross_validate(loaded, folds) if folds else learn.leave_set_out(loaded)
-        naive = [np.array([naive_rank(c) for c in cases]) for cases in loaded]
-        if json_out != "-":
-            Console(width=max(Console().width, 110)).print(held_out_table(sets, ranks, naive, folds))
-        return {"rca_held_out": held_out_report(sets, ranks, naive, folds)}
-    reports = []
-    for cases in loaded:
-        results = run_rca(cases)
-        if json_out != "-":
-            Console().print(rca_table(results))
-        reports.append(rca_report(results))
-    return {"rca": reports[0] if len(reports) == 1 else reports}
 
 
 @app.command("scenarios", rich_help_panel=LOOP)
@@ -233,22 +210,9 @@ def episodes(
     typer.echo(f"symptom profiles and loop ranking weights → {ranking}; held out (seed {seed + 3}, "
                f"{held['faults']} faults): root top-1 {held['top1']:.3f}, top-3 {held['top3']:.3f}")
     if rca:
-        _refit_outside(rca, ranking)
+        from streams.cli.rca import refit_outside
 
-
-def _refit_outside(sets: list[Path], path: Path) -> None:
-    from rich.markup import escape
-
-    from streams.evaluate.files import ExternalDataError
-    from streams.evaluate.rca import load_cases
-    from streams.evaluate.rca_learning import write_outside
-
-    try:
-        model = write_outside([load_cases(p) for p in sets], path)
-    except ExternalDataError as exc:
-        raise fail(escape(str(exc))) from None
-    weights = ", ".join(f"{k} {v:g}" for k, v in model.weights.items())
-    typer.echo(f"outside-data ranking fitted on {len(sets)} case sets ({weights}) → {path}")
+        refit_outside(rca, ranking)
 
 
 def _run_on_broker(sc: Scenario, settings: Settings, *, speed: float | None, act: bool,
@@ -299,24 +263,9 @@ def bench(
     if netmcp:
         _bench_netmcp()
     if localize:
-        _bench_localize()
+        from streams.cli.rca import bench_localize
 
-
-def _bench_localize() -> None:
-    from rich.table import Table
-
-    from streams.bench.localize import hundred_k_cells, localize_cost
-
-    t = Table(title="netloop bench: the localize stage per tick after warm-up (decode, observe, rank)")
-    for col in ("scenario", "topology entities", "events/tick", "mean ms", "p99 ms", "max ms",
-                "rank mean ms", "rank p99 ms", "detect mean ms"):
-        t.add_column(col, justify="left" if col == "scenario" else "right")
-    for sc in ("large", hundred_k_cells()):
-        c = localize_cost(sc)
-        t.add_row(c.scenario, f"{c.entities:,}", f"{c.events / c.ticks:,.0f}", f"{c.localize_mean_ms:.1f}",
-                  f"{c.localize_p99_ms:.1f}", f"{c.localize_max_ms:.1f}", f"{c.rank_mean_ms:.1f}",
-                  f"{c.rank_p99_ms:.1f}", f"{c.detect_mean_ms:.1f}")
-    Console(width=max(Console().width, 130)).print(t)
+        bench_localize()
 
 
 def _bench_netmcp() -> None:
