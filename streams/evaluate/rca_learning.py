@@ -74,7 +74,7 @@ def rank_accuracy(ranks: np.ndarray) -> dict[str, float]:
     """Top-1, top-3 and Avg@5 from 1-based ranks.
 
     >>> rank_accuracy(np.array([1, 2, 6]))
-    {'top1': 0.333, 'top3': 0.667, 'avg5': 0.533}
+    {'top1': 0.333, 'top3': 0.667, 'avg5': 0.6}
     """
     return {"top1": round(float((ranks <= 1).mean()), 3), "top3": round(float((ranks <= 3).mean()), 3),
             "avg5": round(float(np.mean([(ranks <= k).mean() for k in range(1, 6)])), 3)}
