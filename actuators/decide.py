@@ -17,7 +17,6 @@ from actuators.policy import PolicyTable, Rule
 from actuators.twin import Twin
 from schemas import (
     ActionRequest,
-    AnomalyEvent,
     DecisionKind,
     DecisionRecord,
     Incident,
@@ -49,11 +48,12 @@ def plan(incident: Incident, policies: PolicyTable, *, act: bool = True,
 
     Acts when a rule matches the candidate and the incident's confidence is in
     the rule's range; with ``act=False`` (kill switch) the plan is recorded but
-    held. Otherwise the incident is escalated.
+    held. Otherwise the incident is escalated. The evidence cited is the
+    candidate's own, from its incident's window (unless ``evidence`` is given).
     """
     cand = incident.candidates[incident.attempt]
     found = policies.match(cand, incident.confidence)
-    ev = evidence or []
+    ev = list(cand.evidence) if evidence is None else evidence
     base = dict(incident_id=incident.incident_id, tick=incident.tick, stage=STAGE,
                 fault_type=cand.fault_type, target=cand.entity_id, confidence=incident.confidence,
                 evidence=ev, alternatives=[c for c in incident.candidates if c is not cand])
@@ -109,14 +109,6 @@ class Decider:
     twin_horizon: int = 5
     approval_below: float = 0.0
     _decided: set[tuple[str, int]] = field(default_factory=set)
-    _evidence: dict[tuple[str, str], AnomalyEvent] = field(default_factory=dict)
-
-    def observe(self, event: AnomalyEvent) -> None:
-        """Remember anomalies: they are the evidence of the decisions to come."""
-        key = (event.entity_id, event.kpi)
-        old = self._evidence.get(key)
-        if old is None or event.tick - old.tick > 30 or event.score >= old.score:
-            self._evidence[key] = event
 
     def decide(self, incident: Incident) -> list[Record]:
         """Records for an incident update: decisions, and the action if one goes ahead."""
@@ -127,7 +119,7 @@ class Decider:
         if incident.status is not IncidentStatus.OPEN or key in self._decided:
             return []
         self._decided.add(key)
-        p = plan(incident, self.policies, act=self.act, evidence=self._evidence_for(incident))
+        p = plan(incident, self.policies, act=self.act)
         if p.action is None or p.rule is None:
             return [p.decision]
         return self._safeguard(incident, p)
@@ -142,8 +134,7 @@ class Decider:
                 self._decided.add((inc.incident_id, inc.attempt))
 
     def on_tick(self, tick: int) -> list[Record]:
-        """Approvals answered by a human or by the unattended default; old evidence forgotten."""
-        self._evidence = {k: e for k, e in self._evidence.items() if tick - e.tick <= 120}
+        """Approvals answered by a human or by the unattended default."""
         out: list[Record] = []
         for a in self.approvals.due(tick):
             d = a.decision.model_copy(update={"tick": tick, "approval_id": a.approval_id})
@@ -200,10 +191,3 @@ class Decider:
     def _go(self, d: DecisionRecord, action: ActionRequest, tick: int) -> list[Record]:
         self.guards.commit(action, tick)
         return [d.model_copy(update={"decision": DecisionKind.ACT}), action.model_copy(update={"tick": tick})]
-
-    def _evidence_for(self, incident: Incident) -> list[Evidence]:
-        ids = set(incident.symptoms) | {c.entity_id for c in incident.candidates}
-        found = [e for (entity, _), e in self._evidence.items() if entity in ids]
-        return [Evidence(entity_id=e.entity_id, kpi=e.kpi, tick=e.tick, value=e.value,
-                         expected=e.expected, score=e.score)
-                for e in sorted(found, key=lambda e: -e.score)[:5]]

@@ -199,6 +199,7 @@ class Verifier:
         self._out.append(DecisionRecord(
             incident_id=inc.incident_id, tick=tick, stage=STAGE, decision=kind, fault_type=cand.fault_type,
             target=cand.entity_id, confidence=inc.confidence, explanation=why, action_id=w.action_id,
+            evidence=list(cand.evidence),
             twin=w.twin if w.action else None, twin_came_true=came_true, outcome=outcome))
 
 

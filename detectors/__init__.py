@@ -7,15 +7,22 @@ score only the bad direction of each KPI: :class:`HoltBaseline`,
 Thresholds are separate objects (:class:`ZThreshold`,
 :class:`QuantileThreshold`), combined with a detector by
 :class:`AnomalyFilter`; :func:`default_filter` is the set the loop runs.
-:func:`localize` ranks root causes on the topology; :class:`IncidentTracker`
+:func:`rank` is the one root-cause ranking: evidence per (entity, KPI)
+(:class:`ColumnEvidence`, from metrics by :func:`metric_evidence` or from
+anomaly events), a few features per candidate (:func:`entity_features`) and
+non-negative weights (:class:`RankingModel`) fitted on labelled cases
+(:func:`fit_model`; shipped: :func:`shipped_ranking`). In the loop,
+:func:`localize` ranks the anomalies of a window on the topology with it,
+helped by :class:`SymptomProfiles` learned from simulated episodes
+(:func:`fit_profiles`, :func:`shipped_profiles`); :class:`IncidentTracker`
 turns anomalies into incidents, typed by a :class:`FaultTypeClassifier`
 (:func:`shipped_classifier`) and with a confidence calibrated by
 :class:`ConfidenceCalibration` (:func:`shipped_calibration`). For outside
 data: :func:`score_series` runs the detectors on univariate series (scores
 in [0, 1]) and :func:`window_counts` scores flags against labelled windows;
 :func:`rank_root_causes` ranks the entities of a generic case (metrics,
-optionally a dependency graph), :func:`top_k_accuracy` and :func:`avg_at_k`
-score the rankings.
+optionally a dependency graph) with the same :func:`rank`,
+:func:`top_k_accuracy` and :func:`avg_at_k` score the rankings.
 """
 
 from detectors.base import Detector
@@ -24,24 +31,30 @@ from detectors.calibration import ConfidenceCalibration, shipped_calibration
 from detectors.changepoint import change_point
 from detectors.classifier import FaultTypeClassifier, shipped_classifier, signature_features
 from detectors.default import DEFAULT_DETECTOR, default_filter, directions_of
+from detectors.evidence import ColumnEvidence, metric_evidence
+from detectors.fitting import Case, fit_model
 from detectors.graph import TopologyGraph
 from detectors.hst import HalfSpaceTrees
 from detectors.incidents import IncidentTracker
+from detectors.learned import shipped_profiles, shipped_ranking
 from detectors.levelshift import LevelShift
-from detectors.localizer import Finding, Hypothesis, localize
+from detectors.localizer import Finding, Hypothesis, Seen, localize
+from detectors.profiles import Profile, SymptomProfiles, fit_profiles
+from detectors.ranking import FEATURES, KpiEvidence, Ranking, RankingModel, entity_features, rank
 from detectors.rca import RootCauseRanking, avg_at_k, rank_root_causes, top_k_accuracy
 from detectors.robust import RobustBaseline
 from detectors.seasonal import SeasonalBaseline
-from detectors.signatures import SIGNATURES, Signature
 from detectors.threshold import AnomalyFilter, QuantileThreshold, ZThreshold
 from detectors.univariate import SERIES_DETECTORS, score_series, squash
 from detectors.windows import WindowCounts, window_counts, window_ids
 
 __all__ = [
     "DEFAULT_DETECTOR",
+    "FEATURES",
     "SERIES_DETECTORS",
-    "SIGNATURES",
     "AnomalyFilter",
+    "Case",
+    "ColumnEvidence",
     "ConfidenceCalibration",
     "Detector",
     "FaultTypeClassifier",
@@ -50,12 +63,17 @@ __all__ = [
     "HoltBaseline",
     "Hypothesis",
     "IncidentTracker",
+    "KpiEvidence",
     "LevelShift",
+    "Profile",
     "QuantileThreshold",
+    "Ranking",
+    "RankingModel",
     "RobustBaseline",
     "RootCauseRanking",
     "SeasonalBaseline",
-    "Signature",
+    "Seen",
+    "SymptomProfiles",
     "TopologyGraph",
     "WindowCounts",
     "ZThreshold",
@@ -63,11 +81,18 @@ __all__ = [
     "change_point",
     "default_filter",
     "directions_of",
+    "entity_features",
+    "fit_model",
+    "fit_profiles",
     "localize",
+    "metric_evidence",
+    "rank",
     "rank_root_causes",
     "score_series",
     "shipped_calibration",
     "shipped_classifier",
+    "shipped_profiles",
+    "shipped_ranking",
     "signature_features",
     "squash",
     "top_k_accuracy",

@@ -19,7 +19,6 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from detectors.graph import TopologyGraph
-from detectors.signatures import SIGNATURES_BY_KIND
 from schemas import KPIS_BY_KIND, OBSERVABLE_KINDS, EntityKind, kpi_names
 
 ROOT_KPIS: tuple[str, ...] = tuple(sorted({k.name for kpis in KPIS_BY_KIND.values() for k in kpis}))
@@ -58,17 +57,24 @@ class FaultTypeClassifier:
 
     def fit(self, X: np.ndarray, y: list[str]) -> FaultTypeClassifier:
         self._model = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(X, y)
+        kinds = np.asarray(X)[:, : len(OBSERVABLE_KINDS)].argmax(axis=1)
+        self._types = {k: frozenset(t for t, i in zip(y, kinds, strict=True) if i == n)
+                       for n, k in enumerate(OBSERVABLE_KINDS)}
         return self
+
+    def fault_types(self, kind: EntityKind) -> frozenset[str]:
+        """The fault types the training episodes showed on roots of ``kind``."""
+        return self._types.get(kind, frozenset())
 
     def classify(self, root: str, anomalous: Mapping[str, AbstractSet[str]],
                  graph: TopologyGraph) -> tuple[str, float]:
-        """The most probable fault type a root of this kind can have, and its probability among those."""
-        allowed = {s.fault_type for s in SIGNATURES_BY_KIND[graph.kind(root)]}
+        """The most probable fault type seen on roots of this kind, and its probability among those."""
+        allowed = self.fault_types(graph.kind(root))
         proba = self._model.predict_proba(signature_features(root, anomalous, graph)[None, :])[0]
         classes = self._model.classes_
         keep = np.array([c in allowed for c in classes])
         if not keep.any():
-            return min(allowed), 0.0
+            return (min(allowed) if allowed else "unknown"), 0.0
         p = np.where(keep, proba, 0.0)
         best = int(p.argmax())
         return str(classes[best]), float(p[best] / p.sum())

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 
 from detectors.classifier import FaultTypeClassifier
 from detectors.graph import TopologyGraph
-from detectors.localizer import Finding, Hypothesis, Pair, localize
-from schemas import KPIS_BY_KIND, AnomalyEvent, Candidate, Incident, IncidentStatus
+from detectors.localizer import Finding, Hypothesis, Pair, Seen, localize
+from detectors.profiles import SymptomProfiles
+from detectors.ranking import RankingModel
+from schemas import KPIS_BY_KIND, AnomalyEvent, Candidate, Evidence, Incident, IncidentStatus
 
 _ALL_KPIS = frozenset(k.name for kpis in KPIS_BY_KIND.values() for k in kpis)
 
@@ -31,6 +33,21 @@ _ALL_KPIS = frozenset(k.name for kpis in KPIS_BY_KIND.values() for k in kpis)
 class _Tracked:
     incident: Incident
     pairs: set[Pair] = field(default_factory=set)
+
+
+@dataclass
+class _Run:
+    """One KPI's current run of anomalous ticks: where it started, its last tick, its largest score."""
+
+    onset: int
+    last: int
+    score: float
+    value: float
+    expected: float
+
+    @property
+    def length(self) -> int:
+        return self.last - self.onset + 1
 
 
 class IncidentTracker:
@@ -45,20 +62,28 @@ class IncidentTracker:
     """
 
     def __init__(self, *, graph: TopologyGraph, window: int = 3, persist: int = 2,
-                 min_quality: float = 0.3, classifier: FaultTypeClassifier | None = None,
-                 calibration: Callable[[float], float] | None = None) -> None:
+                 classifier: FaultTypeClassifier | None = None,
+                 calibration: Callable[[float], float] | None = None, model: RankingModel | None = None,
+                 profiles: SymptomProfiles | None = None) -> None:
         self.graph = graph
-        self.window, self.persist, self.min_quality = window, persist, min_quality
+        self.window, self.persist = window, persist
         self.classifier, self.calibration = classifier, calibration
-        # entity -> KPI -> (last tick anomalous, consecutive ticks anomalous up to it)
-        self._last: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+        self.model, self.profiles = model, profiles
+        self._last: dict[str, dict[str, _Run]] = defaultdict(dict)  # entity -> KPI -> its current run
         self._active: dict[str, _Tracked] = {}
 
     def observe(self, event: AnomalyEvent) -> None:
         kpis = self._last[event.entity_id]
-        last, run = kpis.get(event.kpi, (-2, 0))
-        if last != event.tick:
-            kpis[event.kpi] = (event.tick, run + 1 if last == event.tick - 1 else 1)
+        run = kpis.get(event.kpi)
+        if run is not None and run.last == event.tick:
+            if event.score > run.score:
+                run.score, run.value, run.expected = event.score, event.value, event.expected
+        elif run is not None and run.last == event.tick - 1:
+            run.last = event.tick
+            if event.score > run.score:
+                run.score, run.value, run.expected = event.score, event.value, event.expected
+        else:
+            kpis[event.kpi] = _Run(event.tick, event.tick, event.score, event.value, event.expected)
 
     def update_status(self, incident: Incident) -> None:
         """Take a status change made elsewhere (verify): resolved retires the incident."""
@@ -80,7 +105,7 @@ class IncidentTracker:
         claims every KPI of its entities: findings there merge into it rather than open a
         second incident for the same fault.
         """
-        latest = max((t for kpis in self._last.values() for t, _ in kpis.values()), default=0)
+        latest = max((r.last for kpis in self._last.values() for r in kpis.values()), default=0)
         for inc in incidents:
             entities = {*inc.symptoms, inc.candidates[0].entity_id}
             if inc.status is IncidentStatus.RESOLVED or (
@@ -90,8 +115,8 @@ class IncidentTracker:
             self._active[inc.incident_id] = _Tracked(inc, {(e, k) for e in entities for k in _ALL_KPIS})
 
     def _persistent(self, entity: str, tick: int) -> bool:
-        return any(t > tick - self.window and run >= self.persist
-                   for t, run in self._last.get(entity, {}).values())
+        return any(r.last > tick - self.window and r.length >= self.persist
+                   for r in self._last.get(entity, {}).values())
 
     def active(self) -> list[Incident]:
         return [t.incident for t in self._active.values()]
@@ -100,7 +125,7 @@ class IncidentTracker:
         """Localize on the window ending at ``tick``; return incidents opened at this tick."""
         anomalous, fresh = self._evidence(tick)
         opened = []
-        for finding in localize(anomalous, self.graph, min_quality=self.min_quality):
+        for finding in localize(anomalous, self.graph, model=self.model, profiles=self.profiles):
             tracked = self._match(finding.best)
             if tracked is not None:
                 tracked.pairs |= finding.best.explains
@@ -109,21 +134,22 @@ class IncidentTracker:
         self._retire_quiet_escalations(anomalous)
         return opened
 
-    def _evidence(self, tick: int) -> tuple[dict[str, set[str]], set[str]]:
-        """Persistent anomalies in the window per entity, and the entities persistent now."""
+    def _evidence(self, tick: int) -> tuple[dict[str, dict[str, Seen]], set[str]]:
+        """Persistent anomalies in the window (entity → KPI → its run), and the entities persistent now."""
         horizon = tick - self.window
-        anomalous: dict[str, set[str]] = {}
+        anomalous: dict[str, dict[str, Seen]] = {}
         fresh: set[str] = set()
         for e, kpis in list(self._last.items()):
-            live = {k: v for k, v in kpis.items() if v[0] > horizon}
+            live = {k: r for k, r in kpis.items() if r.last > horizon}
             if not live:
                 del self._last[e]
                 continue
             self._last[e] = live
-            persistent = {k for k, (_, run) in live.items() if run >= self.persist}
+            persistent = {k: Seen(r.onset, r.score, r.value, r.expected) for k, r in live.items()
+                          if r.length >= self.persist}
             if persistent:
                 anomalous[e] = persistent
-            if any(t == tick and run >= self.persist for t, run in live.values()):
+            if any(r.last == tick and r.length >= self.persist for r in live.values()):
                 fresh.add(e)
         return anomalous, fresh
 
@@ -131,7 +157,7 @@ class IncidentTracker:
         if len(best.explains) >= 2:
             return True
         ((entity, kpi),) = best.explains
-        return self._last[entity][kpi][1] > self.persist
+        return self._last[entity][kpi].length > self.persist
 
     def _match(self, best: Hypothesis) -> _Tracked | None:
         for tracked in self._active.values():
@@ -142,11 +168,12 @@ class IncidentTracker:
                 return tracked
         return None
 
-    def _open(self, finding: Finding, tick: int, anomalous: dict[str, set[str]]) -> Incident:
+    def _open(self, finding: Finding, tick: int, anomalous: dict[str, dict[str, Seen]]) -> Incident:
         best = finding.best
         candidates = [_candidate(h) for h in (best, *finding.alternatives)]
-        if self.classifier is not None:  # where: the signatures' ranking; what: the learned classifier
-            fault_type, _ = self.classifier.classify(best.entity_id, anomalous, self.graph)
+        if self.classifier is not None:  # where: the ranking; what: the learned classifier
+            kpis = {e: set(k) for e, k in anomalous.items()}
+            fault_type, _ = self.classifier.classify(best.entity_id, kpis, self.graph)
             candidates[0] = candidates[0].model_copy(update={"fault_type": fault_type})
         incident = Incident(
             incident_id=incident_id(tick, best.entity_id), status=IncidentStatus.OPEN, opened_tick=tick,
@@ -179,5 +206,8 @@ def incident_id(tick: int, root: str) -> str:
 
 
 def _candidate(h: Hypothesis) -> Candidate:
-    return Candidate(entity_id=h.entity_id, score=round(h.score(), 4), fault_type=h.fault_type,
-                     explained=len(h.entities))
+    """The hypothesis as a candidate, with the evidence that ranked it (its window's KPIs only)."""
+    evidence = [Evidence(entity_id=e.entity_id, kpi=e.kpi, tick=int(e.onset), value=e.value,
+                         expected=e.baseline, score=round(e.magnitude, 3)) for e in h.evidence]
+    return Candidate(entity_id=h.entity_id, score=round(max(h.score, 0.0), 4), fault_type=h.fault_type,
+                     explained=len(h.entities), evidence=evidence)

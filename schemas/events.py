@@ -36,6 +36,18 @@ class IncidentStatus(StrEnum):
     ESCALATED = "escalated"
 
 
+class Evidence(Record):
+    """One anomalous KPI behind a root-cause candidate or a decision: its value against the baseline,
+    and the tick its anomaly began (the onset of its current run)."""
+
+    entity_id: str
+    kpi: str
+    tick: int = Field(ge=0)
+    value: float
+    expected: float = Field(description="the detector's baseline")
+    score: float
+
+
 class Candidate(Record):
     """A root-cause candidate: an entity, its score and the fault type it suggests."""
 
@@ -43,6 +55,8 @@ class Candidate(Record):
     score: float = Field(ge=0)
     fault_type: str | None = None
     explained: int = Field(ge=0, description="anomalous entities this candidate explains")
+    evidence: list[Evidence] = Field(default_factory=list,
+                                     description="the KPIs that ranked it, from its incident's window only")
 
 
 class Incident(Record):
@@ -122,17 +136,6 @@ class DecisionKind(StrEnum):
     VETO = "veto"  # the digital twin predicted no improvement
     BLOCK = "block"  # a guard refused the action
     ROLLBACK = "rollback"  # an action that did not help was undone
-
-
-class Evidence(Record):
-    """One anomalous KPI behind a decision, with its baseline."""
-
-    entity_id: str
-    kpi: str
-    tick: int = Field(ge=0)
-    value: float
-    expected: float = Field(description="the detector's baseline")
-    score: float
 
 
 class GuardVerdict(Record):

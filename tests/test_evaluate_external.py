@@ -16,6 +16,7 @@ from streams.cli import app
 from streams.evaluate.files import ExternalDataError
 from streams.evaluate.nab import COLUMNS, load_nab, run_nab
 from streams.evaluate.rca import accuracy, load_cases, run_rca
+from tests.test_cli import netloop
 
 DATA = Path(__file__).parent / "data"
 NAB, LABELS, RCA = DATA / "nab", DATA / "nab" / "combined_windows.json", DATA / "rca"
@@ -229,3 +230,43 @@ def test_the_shipped_examples_are_small_and_exactly_what_the_script_makes(tmp_pa
     assert made == shipped
     assert all((tmp_path / p).read_bytes() == (DATA / p).read_bytes() for p in made)
     assert sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file()) < 100_000
+
+
+def test_rca_mode_reports_the_kpis_values_and_onsets_behind_each_first_candidate():
+    report = json.loads(evaluate("--rca", RCA, "--json", "-").stdout)["rca"]
+    [chain] = [c for c in report["cases"] if c["case"] == "chain-with-graph"]
+    kpis = {e["kpi"]: e for e in chain["evidence"]}
+    assert set(kpis) == {"latency_ms", "cpu_ratio"}
+    assert kpis["latency_ms"]["onset_time"] == chain["start_time"] == 4800
+    assert kpis["latency_ms"]["value"] > kpis["latency_ms"]["baseline"] + 4
+
+
+def test_rca_folds_score_every_case_with_weights_fitted_without_it(tmp_path):
+    done = evaluate("--rca", RCA, "--rca", RCA, "--folds", "2", "--json", "-")
+    assert done.exit_code == 0, done.output
+    held = json.loads(done.stdout)["rca_held_out"]
+    assert held["folds"] == 2 and [s["cases"] for s in held["sets"]] == [5, 5]
+    assert all(0.0 <= s["top1"] <= s["top3"] <= 1.0 for s in held["sets"])
+    assert evaluate("--folds", "2").exit_code == 2
+
+
+def test_the_episodes_command_refits_the_loop_and_outside_rankings_and_keeps_other_models(tmp_path):
+    out = tmp_path / "ranking.json"
+    out.write_text(json.dumps({"models": {"mine": {"weights": {"profile": 1.0}}}}))
+    done = netloop("episodes", "--out", str(tmp_path / "episodes.json"), "--per-type", "1",
+                   "--rca", str(RCA), "--ranking-out", str(out))
+    assert done.returncode == 0, done.stderr
+    learned = json.loads(out.read_text())
+    models = learned["models"]
+    assert models["mine"] == {"weights": {"profile": 1.0}}
+    assert min(models["outside"]["weights"].values()) >= 0 and models["outside"]["sets"][0]["cases"] == 5
+    assert models["loop"]["weights"]["profile"] >= 0 and learned["profiles"]["profiles"]
+
+
+def test_leaving_a_set_out_scores_it_with_weights_fitted_on_the_others_only():
+    done = evaluate("--rca", RCA, "--rca", RCA, "--leave-set-out", "--json", "-")
+    assert done.exit_code == 0, done.output
+    held = json.loads(done.stdout)["rca_held_out"]
+    assert held["leave_set_out"] and [s["cases"] for s in held["sets"]] == [5, 5]
+    assert evaluate("--rca", RCA, "--leave-set-out").exit_code == 2
+    assert evaluate("--rca", RCA, "--rca", RCA, "--leave-set-out", "--folds", "2").exit_code == 2

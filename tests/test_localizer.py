@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from detectors import (
-    SIGNATURES,
     IncidentTracker,
     TopologyGraph,
     localize,
     shipped_classifier,
+    shipped_profiles,
 )
-from schemas import AnomalyEvent, IncidentStatus
+from schemas import AnomalyEvent, EntityKind, IncidentStatus
 from simulator import Topology
 
 # --- localization ------------------------------------------------------------------------------
@@ -236,13 +236,24 @@ def test_the_classifier_only_names_a_fault_type_the_roots_kind_can_have(graph):
     assert shipped_classifier().classify("upf-1", cell_like, graph)[0] == "upf_overload"
 
 
+def textbook(fault_type: str, root: str, graph: TopologyGraph) -> dict[str, set[str]]:
+    """What the learned profile of ``fault_type`` says usually shows: its KPIs seen in most episodes."""
+    (profile,) = [p for p in shipped_profiles().profiles if p.fault_type == fault_type]
+    cell_kpis = {k for k, p in profile.reach.get(EntityKind.CELL, {}).items() if p >= 0.5}
+    return {root: {k for k, p in profile.root.items() if p >= 0.5},
+            **({c: cell_kpis for c in graph.cells_of(root)} if cell_kpis else {})}
+
+
 @pytest.mark.parametrize("fault_type", ["cell_outage", "interference", "handover_failure", "link_down"])
-def test_the_shipped_classifier_types_a_textbook_signature(graph, fault_type):
+def test_the_shipped_classifier_types_a_textbook_case_of_each_learned_profile(graph, fault_type):
     root = "link-0002" if fault_type == "link_down" else "cell-0002-1"
-    (signature,) = [s for s in SIGNATURES if s.fault_type == fault_type]
-    behind = {c: set(signature.cell_kpis) for c in graph.cells_of(root)}
-    anomalous = {root: set(signature.root_kpis), **behind}
-    assert shipped_classifier().classify(root, anomalous, graph)[0] == fault_type
+    assert shipped_classifier().classify(root, textbook(fault_type, root, graph), graph)[0] == fault_type
+
+
+def test_every_fault_type_was_learned_with_symptoms_on_its_root():
+    profiles = shipped_profiles().profiles
+    assert len({p.fault_type for p in profiles}) == 10
+    assert all(max(p.root.values()) >= 0.5 for p in profiles)
 
 
 def test_a_tracker_with_a_calibration_reports_the_calibrated_confidence(graph):
@@ -270,3 +281,53 @@ def test_a_cell_hypothesis_made_only_of_a_core_incidents_symptoms_merges_into_it
             observe(tracker, tick, entity, kpis)
         opened += tracker.close_tick(tick)
     assert [i.candidates[0].entity_id for i in opened] == ["upf-2"]
+
+
+# --- evidence with every candidate ----------------------------------------------------------------
+
+
+def amf_fault(tracker: IncidentTracker, ticks: range, kpis: dict[str, tuple[float, float]]) -> list:
+    """The AMF and every cell it serves anomalous over ``ticks``: KPI → (value, baseline) on the AMF."""
+    opened = []
+    for tick in ticks:
+        for kpi, (value, expected) in kpis.items():
+            tracker.observe(AnomalyEvent(entity_id="amf-1", kpi=kpi, tick=tick, value=value,
+                                         expected=expected, score=12.0, detector="test"))
+        for c in tracker.graph.reach("amf-1"):
+            if c.startswith("cell"):
+                observe(tracker, tick, c, ("handover_success_ratio",))
+        opened += tracker.close_tick(tick)
+    return opened
+
+
+def test_two_faults_in_sequence_on_one_nf_each_explain_themselves_with_their_own_window_only(graph):
+    from actuators import PolicyTable, plan
+
+    tracker = IncidentTracker(graph=graph)
+    (first,) = amf_fault(tracker, range(100, 110), {"error_rate_ratio": (0.3, 0.01), LAT: (140.0, 20.0)})
+    tracker.update_status(first.model_copy(update={"status": IncidentStatus.RESOLVED}))
+    for tick in range(110, 230):
+        assert tracker.close_tick(tick) == []
+    (second,) = amf_fault(tracker, range(230, 236), {LAT: (95.0, 20.0)})
+    assert second.candidates[0].entity_id == "amf-1"
+    ev = second.candidates[0].evidence
+    assert ev and all(e.tick >= 230 for e in ev)
+    assert ("amf-1", "error_rate_ratio") not in {(e.entity_id, e.kpi) for e in ev}
+    assert [(e.value, e.expected) for e in ev if e.entity_id == "amf-1"] == [(95.0, 20.0)]
+    decision = plan(second, PolicyTable.default()).decision
+    assert decision.evidence == ev
+    assert "from tick 230" in decision.explanation and "0.3" not in decision.explanation
+    assert {(e.entity_id, e.kpi) for e in first.candidates[0].evidence} >= {("amf-1", "error_rate_ratio")}
+
+
+def test_the_evidence_of_a_candidate_names_the_tick_its_anomaly_began_not_its_strongest_tick(graph):
+    tracker = IncidentTracker(graph=graph)
+    opened = []
+    for tick, score in ((760, 7.0), (761, 30.0), (762, 9.0)):
+        for kpi in OUTAGE[1]:
+            tracker.observe(AnomalyEvent(entity_id=OUTAGE[0], kpi=kpi, tick=tick, value=0.0, expected=1.0,
+                                         score=score, detector="test"))
+        opened += tracker.close_tick(tick)
+    (incident,) = opened
+    assert incident.opened_tick == 761
+    assert {(e.tick, e.score) for e in incident.candidates[0].evidence} == {(760, 30.0)}

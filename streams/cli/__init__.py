@@ -1,7 +1,7 @@
 """The ``netloop`` command line: typer apps in :mod:`streams.cli.common`, commands in
-:mod:`streams.cli.loop` (run, evaluate, bench), :mod:`streams.cli.kafka`
-(worker, emulate, record, replay, schemas), :mod:`streams.cli.netmcp` (serve, tools, call) and
-:mod:`streams.cli.safety` (approvals, audit)."""
+:mod:`streams.cli.loop` (run, evaluate, bench; root-cause helpers in :mod:`streams.cli.rca`),
+:mod:`streams.cli.kafka` (worker, emulate, record, replay, schemas), :mod:`streams.cli.netmcp` (serve,
+tools, call) and :mod:`streams.cli.safety` (approvals, audit)."""
 
 from __future__ import annotations
 

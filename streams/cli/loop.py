@@ -98,9 +98,15 @@ def evaluate(
         help="NAB data folder (<category>/<file>.csv: timestamp,value) instead of scenarios")] = None,
     labels: Annotated[Path | None, typer.Option(help="NAB combined_windows.json, with --nab")] = None,
     out: Annotated[Path | None, typer.Option(help="results folder in NAB's layout, with --nab")] = None,
-    rca: Annotated[Path | None, typer.Option(
-        help="folder of root-cause cases: metrics.csv, truth.json, optional graph.json, meta.json")]
-    = None,
+    rca: Annotated[list[Path] | None, typer.Option(
+        help="folder of root-cause cases: metrics.csv, truth.json, optional graph.json, meta.json "
+             "(repeat for several sets)")] = None,
+    folds: Annotated[int | None, typer.Option(
+        min=2, help="with --rca: score each case with weights fitted without it (K contiguous folds per "
+                    "set, fitted on all the sets given), instead of the shipped weights")] = None,
+    leave_set_out: Annotated[bool, typer.Option(
+        "--leave-set-out", help="with two or more --rca sets: score each set with weights fitted on the "
+                                "others only")] = False,
 ) -> None:
     """Run scenarios fast, without the live view; one report row per scenario, plus totals.
 
@@ -109,10 +115,15 @@ def evaluate(
     from streams.runtime.runner import run_scenario
     from streams.view import report_table
 
-    if nab or labels or out or rca:
+    if nab or labels or out or rca or folds or leave_set_out:
         if no_act:
             raise fail("--no-act goes with scenarios: --nab and --rca run no loop and call no tool")
-        return _evaluate_external(scenarios, nab=nab, labels=labels, out=out, rca=rca, json_out=json_out)
+        if (folds or leave_set_out) and not rca:
+            raise fail("--folds and --leave-set-out go with --rca")
+        if folds and leave_set_out:
+            raise fail("give --folds or --leave-set-out, not both")
+        return _evaluate_external(scenarios, nab=nab, labels=labels, out=out, rca=rca or [], folds=folds,
+                                  leave_set_out=leave_set_out, json_out=json_out)
     loaded = [load_checked(s) for s in (scenarios or builtin_scenarios())]
     settings = read_settings()
     reports: list[RunReport] = []
@@ -129,9 +140,11 @@ def evaluate(
 
 
 def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels: Path | None,
-                       out: Path | None, rca: Path | None, json_out: str | None) -> None:
+                       out: Path | None, rca: list[Path], folds: int | None, leave_set_out: bool,
+                       json_out: str | None) -> None:
     from rich.markup import escape
 
+    from streams.cli.rca import evaluate_rca
     from streams.evaluate.files import ExternalDataError
 
     if scenarios:
@@ -142,7 +155,7 @@ def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels:
         raise fail("--nab needs --labels LABELS.json and --out RESULTS_DIR")
     try:
         payload = {**(_evaluate_nab(nab, labels, out, json_out) if nab and labels and out else {}),
-                   **(_evaluate_rca(rca, json_out) if rca else {})}
+                   **(evaluate_rca(rca, folds, leave_set_out, json_out) if rca else {})}
     except ExternalDataError as exc:
         raise fail(escape(str(exc))) from None
     if json_out:
@@ -157,15 +170,6 @@ def _evaluate_nab(data: Path, labels: Path, out: Path, json_out: str | None) -> 
     if json_out != "-":
         Console().print(nab_table(runs, z))
     return {"nab": nab_report(runs, z)}
-
-
-def _evaluate_rca(cases: Path, json_out: str | None) -> dict:
-    from streams.evaluate.rca import load_cases, rca_report, rca_table, run_rca
-
-    results = run_rca(load_cases(cases))
-    if json_out != "-":
-        Console().print(rca_table(results))
-    return {"rca": rca_report(results)}
 
 
 @app.command("scenarios", rich_help_panel=LOOP)
@@ -184,14 +188,31 @@ def episodes(
     = None,
     seed: Annotated[int, typer.Option(help="seed of the simulated network and its faults")] = 0,
     per_type: Annotated[int, typer.Option(min=1, help="faults of each type to simulate")] = 60,
+    rca: Annotated[list[Path] | None, typer.Option(
+        help="also refit the outside-data ranking on these labelled case sets (repeat the option; "
+             "each set weighs the same)")] = None,
+    ranking_out: Annotated[Path | None, typer.Option(
+        help="JSON file for the ranking models (default: the package data the localizer reads)")] = None,
 ) -> None:
-    """Rebuild the classifier's training episodes and the confidence calibration from the simulator."""
+    """Rebuild what the localizer learns, reproducibly from the seed: symptom profiles, the loop's ranking
+    weights, the fault-type classifier and the confidence calibration from simulated episodes (seeds SEED to
+    SEED+2, scored on SEED+3), and (with --rca) the outside-data ranking weights from labelled cases."""
+    from detectors.learned import RANKING_FILE, learning_path
     from streams.evaluate.episodes import default_episodes_path, write_episodes
 
     path = out or default_episodes_path()
-    n, findings = write_episodes(path, seed=seed, per_type=per_type)
-    typer.echo(f"{n} labelled episodes ({per_type} faults of each type simulated, seed {seed}) and "
-               f"{findings} findings on pairs of faults for the confidence calibration → {path}")
+    ranking = ranking_out or (path.parent / RANKING_FILE if out else learning_path())
+    learned = write_episodes(path, seed=seed, per_type=per_type, ranking=ranking)
+    held = learned.held_out
+    typer.echo(f"{len(learned.classifier_y)} labelled episodes ({per_type} faults of each type simulated, "
+               f"seed {seed}) and {len(learned.calibration[0])} findings on pairs of faults for the "
+               f"confidence calibration → {path}")
+    typer.echo(f"symptom profiles and loop ranking weights → {ranking}; held out (seed {seed + 3}, "
+               f"{held['faults']} faults): root top-1 {held['top1']:.3f}, top-3 {held['top3']:.3f}")
+    if rca:
+        from streams.cli.rca import refit_outside
+
+        refit_outside(rca, ranking)
 
 
 def _run_on_broker(sc: Scenario, settings: Settings, *, speed: float | None, act: bool,
@@ -214,6 +235,9 @@ def bench(
     broker: Annotated[str | None,
                       typer.Option(help="kafka://HOST:PORT for --kafka (default: a mock broker)")] = None,
     netmcp: Annotated[bool, typer.Option("--netmcp", help="also measure NetMCP tool calls over HTTP")]
+    = False,
+    localize: Annotated[bool, typer.Option(
+        "--localize", help="also measure localization per tick: the large scenario and 100k cells (minutes)")]
     = False,
 ) -> None:
     """Measure detector and end-to-end throughput, each beside a baseline from the same run."""
@@ -238,6 +262,10 @@ def bench(
         _bench_kafka(broker)
     if netmcp:
         _bench_netmcp()
+    if localize:
+        from streams.cli.rca import bench_localize
+
+        bench_localize()
 
 
 def _bench_netmcp() -> None:

@@ -1,18 +1,20 @@
-"""Labelled episodes from the simulator, seen through the default detector set.
+"""Labelled episodes from the simulator, seen through the default detector set: what the loop learns from.
 
-Faults start in groups (one fault, or two at once for calibration) every few
-ticks on one network, at random roots and severities. At each group's second
-tick the KPIs the default detector set flagged in both ticks (the tracker's
-persistence rule) are the evidence. Single faults train the fault-type
-classifier (features of the true root, its type); pairs calibrate the
-incident confidence (each finding's raw confidence, and whether it named a
-right root and type). ``netloop episodes`` writes both to the package data
-the loop reads.
+Faults start in groups (one fault, or two at once) every few ticks on one
+network, at random roots and severities. At each group's second tick the
+KPIs the default detector set flagged in both ticks (the tracker's
+persistence rule) are the evidence, with their scores, values and baselines.
+From single faults of one seed come the symptom profiles and the fault-type
+classifier; from another seed, the loop's ranking weights; pairs of
+simultaneous faults of a third calibrate the incident confidence; a fourth
+seed is held out and only scored. ``netloop episodes`` writes it all to the
+package data the loop reads.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +23,17 @@ import detectors
 from detectors import FaultTypeClassifier, TopologyGraph, default_filter, directions_of, localize
 from detectors import signature_features as features_of
 from detectors.classifier import EPISODES_FILE
+from detectors.fitting import Case, fit_model, ranks
+from detectors.localizer import Observed, Seen, candidate_features
+from detectors.profiles import SymptomProfiles, fit_profiles
+from detectors.ranking import RankingModel
 from schemas import EntityKind, kpi_names
 from simulator import FAULT_TYPES, Network, PlannedFault, Scenario
 
 _GAP = 6  # ticks from one group's start to the next: 2 faulty, 4 for the baselines to settle
 _WARMUP = 120
-Seen = list[tuple[list[PlannedFault], dict[str, set[str]]]]
+LOOP_FEATURES = ("peak", "breadth", "share", "relative", "first", "blame", "profile")
+Seen_ = list[tuple[list[PlannedFault], dict[str, dict[str, Seen]]]]
 
 
 def _scenario(seed: int, groups: list[list[str]], severity: tuple[float, float], sites: int) -> Scenario:
@@ -39,7 +46,7 @@ def _scenario(seed: int, groups: list[list[str]], severity: tuple[float, float],
 
 
 def simulated_faults(*, seed: int = 0, per_type: int = 60, severity: tuple[float, float] = (0.15, 1.0),
-                     pairs: bool = False, sites: int = 16) -> tuple[TopologyGraph, Seen]:
+                     pairs: bool = False, sites: int = 16) -> tuple[TopologyGraph, Seen_]:
     """The topology, and each group of simulated faults with the evidence the detectors saw (if any).
 
     ``per_type`` faults of each type start one at a time, or, with ``pairs``,
@@ -54,48 +61,109 @@ def simulated_faults(*, seed: int = 0, per_type: int = 60, severity: tuple[float
     starts: dict[int, list[PlannedFault]] = {}
     for p in net.plan:
         starts.setdefault(p.at + 1, []).append(p)
-    previous: dict[EntityKind, np.ndarray] = {}
-    seen: Seen = []
+    previous: dict[EntityKind, tuple[np.ndarray, np.ndarray]] = {}
+    seen: Seen_ = []
     while not net.done:
         net.step()
-        flags = {k: f.step(net.latest[k])[1] for k, f in filters.items()}
+        now = {}
+        for k, f in filters.items():
+            scores, flags = f.step(net.latest[k])
+            now[k] = (scores, flags, f.detector.expected())
         group = starts.get(net.tick - 1)
-        if group is not None and (evidence := _persistent(net, flags, previous)):
+        if group is not None and (evidence := _persistent(net, now, previous)):
             seen.append((group, evidence))
-        previous = flags
+        previous = {k: (s, fl) for k, (s, fl, _) in now.items()}
     return TopologyGraph(net.topology_records()), seen
+
+
+def kpi_sets(observed: Observed) -> dict[str, set[str]]:
+    """Entity → the names of its anomalous KPIs."""
+    return {e: set(kpis) for e, kpis in observed.items()}
 
 
 def labelled_episodes(*, seed: int = 0, per_type: int = 60) -> tuple[np.ndarray, list[str]]:
     """Features of the true root and fault type of every single simulated fault the detectors saw."""
     graph, seen = simulated_faults(seed=seed, per_type=per_type)
-    return (np.stack([features_of(g[0].target, evidence, graph) for g, evidence in seen]),
+    return _classifier_data(graph, seen)
+
+
+def _classifier_data(graph: TopologyGraph, seen: Seen_) -> tuple[np.ndarray, list[str]]:
+    return (np.stack([features_of(g[0].target, kpi_sets(ev), graph) for g, ev in seen]),
             [g[0].type for g, _ in seen])
 
 
-def calibration_findings(classifier: FaultTypeClassifier, *, seed: int = 1, per_type: int = 30
+def learned_profiles(graph: TopologyGraph, seen: Seen_) -> SymptomProfiles:
+    """Symptom profiles of the single faults in ``seen``."""
+    return fit_profiles(((g[0].target, g[0].type, kpi_sets(ev)) for g, ev in seen), graph)
+
+
+def ranking_cases(graph: TopologyGraph, seen: Seen_, profiles: SymptomProfiles) -> list[Case]:
+    """One case per single fault whose root is among the candidates: its candidates' features."""
+    out = []
+    for g, ev in seen:
+        names, F = candidate_features(ev, graph, profiles)
+        if g[0].target in names:
+            out.append(Case(F, names.index(g[0].target)))
+    return out
+
+
+def calibration_findings(classifier: FaultTypeClassifier, *, seed: int = 1, per_type: int = 30,
+                         model: RankingModel | None = None, profiles: SymptomProfiles | None = None
                          ) -> tuple[list[float], list[bool]]:
     """Raw confidence of every finding on pairs of simultaneous faults, and whether it was right."""
     graph, seen = simulated_faults(seed=seed, per_type=per_type, severity=(0.1, 1.0), pairs=True, sites=8)
     raw, right = [], []
     for group, evidence in seen:
         truth = {(p.target, p.type) for p in group}
-        for f in localize(evidence, graph):
-            fault_type, _ = classifier.classify(f.best.entity_id, evidence, graph)
+        for f in localize(evidence, graph, model=model, profiles=profiles):
+            fault_type, _ = classifier.classify(f.best.entity_id, kpi_sets(evidence), graph)
             raw.append(f.confidence)
             right.append((f.best.entity_id, fault_type) in truth)
     return raw, right
 
 
-def _persistent(net: Network, flags: dict[EntityKind, np.ndarray],
-                previous: dict[EntityKind, np.ndarray]) -> dict[str, set[str]]:
-    """Entity → KPIs flagged at this tick and the one before."""
-    out: dict[str, set[str]] = {}
-    for kind, now in flags.items():
-        rows, cols = np.nonzero(now & previous[kind])
-        ids, names = net.topology.ids[kind], kpi_names(kind)
+@dataclass(frozen=True)
+class LoopLearning:
+    """Everything the loop learns from one seed's episodes, and how it does on a held-out seed."""
+
+    profiles: SymptomProfiles
+    model: RankingModel
+    classifier_X: np.ndarray
+    classifier_y: list[str]
+    calibration: tuple[list[float], list[bool]]
+    held_out: dict[str, float]
+
+
+def learn_loop(*, seed: int = 0, per_type: int = 60) -> LoopLearning:
+    """Profiles and classifier from seed ``seed``, ranking weights from ``seed + 1``, the calibration
+    from pairs of ``seed + 2``; localization scored on single faults of ``seed + 3``."""
+    graph, seen = simulated_faults(seed=seed, per_type=per_type)
+    profiles = learned_profiles(graph, seen)
+    X, y = _classifier_data(graph, seen)
+    g1, s1 = simulated_faults(seed=seed + 1, per_type=per_type)
+    model = fit_model(ranking_cases(g1, s1, profiles), features=LOOP_FEATURES)
+    classifier = FaultTypeClassifier().fit(X, y)
+    calibration = calibration_findings(classifier, seed=seed + 2, per_type=max(1, per_type // 2), model=model,
+                                       profiles=profiles)
+    g3, s3 = simulated_faults(seed=seed + 3, per_type=max(1, per_type // 2))
+    r = ranks(ranking_cases(g3, s3, profiles), model)
+    held = {"faults": len(s3), "top1": round(float((r <= 1).sum() / max(len(s3), 1)), 3),
+            "top3": round(float((r <= 3).sum() / max(len(s3), 1)), 3)}
+    return LoopLearning(profiles, model, X, y, calibration, held)
+
+
+def _persistent(net: Network, now: dict[EntityKind, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                previous: dict[EntityKind, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict[str, Seen]]:
+    """Entity → KPI → what was seen, for the KPIs flagged at this tick and the one before."""
+    out: dict[str, dict[str, Seen]] = {}
+    for kind, (scores, flags, expected) in now.items():
+        before_scores, before = previous[kind]
+        rows, cols = np.nonzero(flags & before)
+        ids, names, values = net.topology.ids[kind], kpi_names(kind), net.latest[kind]
         for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-            out.setdefault(ids[i], set()).add(names[j])
+            out.setdefault(ids[i], {})[names[j]] = Seen(
+                onset=net.tick - 1, score=round(float(max(scores[i, j], before_scores[i, j])), 3),
+                value=float(values[i, j]), expected=float(expected[i, j]))
     return out
 
 
@@ -104,13 +172,22 @@ def default_episodes_path() -> Path:
     return Path(detectors.__file__).parent / "data" / EPISODES_FILE
 
 
-def write_episodes(path: Path, *, seed: int = 0, per_type: int = 60) -> tuple[int, int]:
-    """Generate episodes and calibration findings, write them as JSON; return how many of each."""
-    X, y = labelled_episodes(seed=seed, per_type=per_type)
-    raw, right = calibration_findings(FaultTypeClassifier().fit(X, y), seed=seed + 1,
-                                      per_type=max(1, per_type // 2))
-    payload = {"seed": seed, "per_type": per_type, "labels": y, "features": np.round(X, 4).tolist(),
+def write_episodes(path: Path, *, seed: int = 0, per_type: int = 60, ranking: Path | None = None
+                   ) -> LoopLearning:
+    """Learn from episodes; write the classifier's data and the calibration to ``path``, and the loop's
+    profiles and ranking weights into the ranking file ``ranking`` (its other models are kept)."""
+    learned = learn_loop(seed=seed, per_type=per_type)
+    raw, right = learned.calibration
+    payload = {"seed": seed, "per_type": per_type, "labels": learned.classifier_y,
+               "features": np.round(learned.classifier_X, 4).tolist(),
                "calibration": {"raw": [round(r, 4) for r in raw], "right": right}}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, separators=(",", ":")) + "\n")
-    return len(y), len(raw)
+    if ranking is not None:
+        data = json.loads(ranking.read_text()) if ranking.exists() else {"models": {}}
+        data["models"]["loop"] = {"weights": dict(learned.model.weights), "seed": seed, "per_type": per_type,
+                                  "held_out": learned.held_out}
+        data["profiles"] = learned.profiles.to_json()
+        ranking.parent.mkdir(parents=True, exist_ok=True)
+        ranking.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return learned

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from detectors import RootCauseRanking, avg_at_k, rank_root_causes, top_k_accuracy
+from detectors import RankingModel, RootCauseRanking, avg_at_k, rank_root_causes, top_k_accuracy
 from streams.evaluate.files import ExternalDataError, parse_timestamp, read_csv, read_json
 
 _EMPTY = {"", "nan", "NaN", "NA", "null"}
@@ -25,12 +25,15 @@ _EMPTY = {"", "nan", "NaN", "NA", "null"}
 
 @dataclass(frozen=True)
 class RcaCase:
-    """One case: T×M metrics of ``entities[j]``, optional edges and start, and the true root."""
+    """One case: T×M metrics (KPI ``kpis[j]`` of ``entities[j]``; ``missing`` marks the cells that had no
+    value, filled in ``values``), optional edges and start, and the true root."""
 
     folder: Path
     times: np.ndarray
     values: np.ndarray
     entities: tuple[str, ...]
+    kpis: tuple[str, ...]
+    missing: np.ndarray
     edges: tuple[tuple[str, str], ...]
     anomaly_start: float | None
     root_cause: str
@@ -62,13 +65,13 @@ def load_cases(cases_dir: Path) -> list[RcaCase]:
     return [_load_case(f) for f in folders]
 
 
-def run_rca(cases: list[RcaCase]) -> list[CaseResult]:
-    """Rank the candidates of every case."""
+def run_rca(cases: list[RcaCase], model: RankingModel | None = None) -> list[CaseResult]:
+    """Rank the candidates of every case (with the shipped outside-data model unless ``model``)."""
     results = []
     for c in cases:
         try:
-            ranking = rank_root_causes(c.times, c.values, c.entities, edges=c.edges,
-                                       anomaly_start=c.anomaly_start)
+            ranking = rank_root_causes(c.times, c.values, c.entities, kpis=c.kpis, missing=c.missing,
+                                       edges=c.edges, anomaly_start=c.anomaly_start, model=model)
         except ValueError as exc:
             where = "meta.json" if c.anomaly_start is not None else "metrics.csv"
             raise ExternalDataError(f"{c.folder / where}: {exc}") from None
@@ -85,12 +88,22 @@ def accuracy(results: list[CaseResult]) -> dict[str, float]:
 
 
 def rca_report(results: list[CaseResult]) -> dict:
-    """The JSON form: per case the truth, its rank and the first five candidates; then the accuracy."""
+    """The JSON form: per case the truth, its rank, the first five candidates and the evidence that put
+    the first there; then the accuracy."""
     return {"cases": [{"case": r.case.name, "root_cause": r.case.root_cause, "rank": r.rank,
                        "candidates": list(r.ranking.ranked[:5]), "graph": bool(r.case.edges),
                        "anomaly_start_given": r.case.anomaly_start is not None,
-                       "start_time": float(r.case.times[r.ranking.start])} for r in results],
+                       "start_time": float(r.case.times[r.ranking.start]),
+                       "evidence": _evidence(r)} for r in results],
             **accuracy(results)}
+
+
+def _evidence(r: CaseResult, limit: int = 5) -> list[dict]:
+    """The first candidate's anomalous KPIs: value, baseline, magnitude and the time of onset."""
+    times, start = r.case.times, r.ranking.start
+    return [{"kpi": e.kpi, "value": e.value, "baseline": e.baseline, "magnitude": round(e.magnitude, 2),
+             "onset_time": float(times[start + int(e.onset)]) if e.onset < len(times) - start else None}
+            for e in r.ranking.evidence.get(r.ranking.ranked[0], ())[:limit]]
 
 
 def rca_table(results: list[CaseResult]) -> Table:
@@ -107,7 +120,7 @@ def rca_table(results: list[CaseResult]) -> Table:
 
 
 def _load_case(folder: Path) -> RcaCase:
-    times, values, entities = _read_metrics(folder / "metrics.csv")
+    times, values, missing, entities, kpis = _read_metrics(folder / "metrics.csv")
     edges = _read_edges(folder / "graph.json") if (folder / "graph.json").exists() else ()
     start = _read_start(folder / "meta.json") if (folder / "meta.json").exists() else None
     truth = read_json(folder / "truth.json")
@@ -117,10 +130,10 @@ def _load_case(folder: Path) -> RcaCase:
     if root not in set(entities) | {e for edge in edges for e in edge}:
         raise ExternalDataError(f"{folder / 'truth.json'}: root_cause: {root!r} is in neither "
                                 "metrics.csv nor graph.json")
-    return RcaCase(folder, times, values, entities, edges, start, root)
+    return RcaCase(folder, times, values, entities, kpis, missing, edges, start, root)
 
 
-def _read_metrics(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def _read_metrics(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], tuple[str, ...]]:
     header, rows = read_csv(path, ("time",))
     ti = header.index("time")
     cols = [j for j in range(len(header)) if j != ti]
@@ -137,8 +150,10 @@ def _read_metrics(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     if not keep.any():
         raise ExternalDataError(f"{path}: no <entity>:<kpi> column with a value")
     order = np.argsort(times, kind="stable")
-    entities = tuple(header[j].rpartition(":")[0] for j, k in zip(cols, keep, strict=True) if k)
-    return times[order], _fill_gaps(values[order][:, keep]), entities
+    names = [header[j].rpartition(":") for j, k in zip(cols, keep, strict=True) if k]
+    kept = values[order][:, keep]
+    return (times[order], _fill_gaps(kept), np.isnan(kept), tuple(e for e, _, _ in names),
+            tuple(k for _, _, k in names))
 
 
 def _read_edges(path: Path) -> tuple[tuple[str, str], ...]:

@@ -144,7 +144,11 @@ class LocalizeStage:
 
 
 class DecideStage:
-    """Open incidents → a decision record each, and an action when policy, guards, twin and approval agree."""
+    """Open incidents → a decision record each, and an action when policy, guards, twin and approval agree.
+
+    The evidence a decision cites travels with its incident (each candidate's own KPIs, values, baselines
+    and onset ticks, from the incident's window): anomalies are read only for the tick marks on their
+    topic, which drive :meth:`on_tick` on Kafka."""
 
     name = "decide"
     topics = (topics.INCIDENTS, topics.ANOMALIES)
@@ -154,7 +158,6 @@ class DecideStage:
 
     async def handle(self, msg: Message) -> list[Out]:
         if msg.topic == topics.ANOMALIES:
-            self.decider.observe(AnomalyEvent.decode(msg.value))
             return []
         return _records(self.decider.decide(Incident.decode(msg.value)))
 
@@ -162,9 +165,7 @@ class DecideStage:
         return _records(self.decider.on_tick(tick))
 
     def replay(self, msg: Message) -> None:
-        """Anomalies seen before a restart: the evidence of the decisions to come."""
-        if msg.topic == topics.ANOMALIES:
-            self.decider.observe(AnomalyEvent.decode(msg.value))
+        """Nothing to take back from the input: the incidents' log is read by :meth:`restore`."""
 
     def restore(self, incidents: Sequence[Incident]) -> None:
         self.decider.restore(incidents)

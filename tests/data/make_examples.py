@@ -64,11 +64,13 @@ def _noise(rng: np.random.Generator, rows: int, levels: dict[str, float]) -> dic
 
 def rca_cases(rng: np.random.Generator) -> dict[str, dict]:
     rows = 120
-    chain = _noise(rng, rows, {"web:latency_ms": 120, "api:latency_ms": 40, "db:latency_ms": 8,
-                               "cache:hit_ratio": 0.9, "db:cpu_ratio": 0.5})
-    chain["db:latency_ms"][80:] += 1.6    # the root: +10σ
-    chain["api:latency_ms"][81:] += 24    # amplified downstream: +30σ
-    chain["web:latency_ms"][82:] += 30
+    chain = _noise(rng, rows, {"web:latency_ms": 120, "api:latency_ms": 40, "db:latency_ms": 30,
+                               "cache:hit_ratio": 0.9, "db:cpu_ratio": 0.5, "worker:latency_ms": 60})
+    chain["db:latency_ms"][80:] += 6.0    # the root: +10σ, and its CPU too
+    chain["db:cpu_ratio"][80:] += 0.1
+    chain["api:latency_ms"][81:] += 16    # amplified downstream: +20σ
+    chain["worker:latency_ms"][81:] += 24  # the root's other dependent: +20σ
+    chain["web:latency_ms"][82:] += 48
     fan = _noise(rng, rows, {f"cell-{i}:throughput_mbps": 200 for i in range(1, 6)}
                  | {"link-1:loss_ratio": 0.01, "link-2:loss_ratio": 0.01})
     fan["link-1:loss_ratio"][70:] += 0.002
@@ -87,7 +89,7 @@ def rca_cases(rng: np.random.Generator) -> dict[str, dict]:
     gaps["cell-12:drop_ratio"][76:] += 0.02
     return {
         "chain-with-graph": {"metrics": chain, "truth": "db", "start": 4800,
-                             "edges": [["db", "api"], ["cache", "api"], ["api", "web"]]},
+                             "edges": [["db", "api"], ["db", "worker"], ["cache", "api"], ["api", "web"]]},
         "fanout-graph-no-start": {"metrics": fan, "truth": "link-1", "iso": True,
                                   "edges": [["link-1", f"cell-{i}"] for i in (1, 2, 3)]
                                   + [["link-2", f"cell-{i}"] for i in (4, 5)]},
