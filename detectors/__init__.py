@@ -1,13 +1,17 @@
 """Online anomaly detection and root-cause analysis, on numpy arrays, without any transport.
 
 Detectors follow a batch protocol over N×K matrices (:class:`Detector`) and
-score only the bad direction of each KPI: :class:`HoltBaseline`,
+score only the bad direction of each KPI. The default set
+(:func:`default_filter`) is an :class:`OnsetFilter` over an
+:class:`AnomalyLikelihood`: tail probabilities of each value's surprise
+(:class:`TailModel`) and graded records (:class:`RecordChannels`), one alarm
+per anomaly at its onset and a state while it lasts. Other detectors:
+:class:`HoltBaseline`,
 :class:`LevelShift` (a CUSUM of Holt residuals), :class:`RobustBaseline`,
 :class:`SeasonalBaseline` and the multivariate :class:`HalfSpaceTrees`.
 Thresholds are separate objects (:class:`ZThreshold`,
 :class:`QuantileThreshold`), combined with a detector by
-:class:`AnomalyFilter`; :func:`default_filter` is the set the loop runs.
-:func:`localize` ranks root causes on the topology; :class:`IncidentTracker`
+:class:`AnomalyFilter`; :func:`localize` ranks root causes on the topology; :class:`IncidentTracker`
 turns anomalies into incidents, typed by a :class:`FaultTypeClassifier`
 (:func:`shipped_classifier`) and with a confidence calibrated by
 :class:`ConfidenceCalibration` (:func:`shipped_calibration`). For outside
@@ -23,25 +27,31 @@ from detectors.baseline import HoltBaseline
 from detectors.calibration import ConfidenceCalibration, shipped_calibration
 from detectors.changepoint import change_point
 from detectors.classifier import FaultTypeClassifier, shipped_classifier, signature_features
-from detectors.default import DEFAULT_DETECTOR, default_filter, directions_of
+from detectors.default import DEFAULT_DETECTOR, DEFAULT_LEVEL, default_filter, directions_of
 from detectors.graph import TopologyGraph
 from detectors.hst import HalfSpaceTrees
 from detectors.incidents import IncidentTracker
 from detectors.levelshift import LevelShift
+from detectors.likelihood import AnomalyLikelihood
 from detectors.localizer import Finding, Hypothesis, localize
+from detectors.onset import OnsetFilter
 from detectors.rca import RootCauseRanking, avg_at_k, rank_root_causes, top_k_accuracy
+from detectors.records import RecordChannels
 from detectors.robust import RobustBaseline
 from detectors.seasonal import SeasonalBaseline
 from detectors.signatures import SIGNATURES, Signature
+from detectors.tail import TailModel
 from detectors.threshold import AnomalyFilter, QuantileThreshold, ZThreshold
-from detectors.univariate import SERIES_DETECTORS, score_series, squash
+from detectors.univariate import SERIES_DETECTORS, flag_runs, score_series, squash
 from detectors.windows import WindowCounts, window_counts, window_ids
 
 __all__ = [
     "DEFAULT_DETECTOR",
+    "DEFAULT_LEVEL",
     "SERIES_DETECTORS",
     "SIGNATURES",
     "AnomalyFilter",
+    "AnomalyLikelihood",
     "ConfidenceCalibration",
     "Detector",
     "FaultTypeClassifier",
@@ -51,11 +61,14 @@ __all__ = [
     "Hypothesis",
     "IncidentTracker",
     "LevelShift",
+    "OnsetFilter",
     "QuantileThreshold",
+    "RecordChannels",
     "RobustBaseline",
     "RootCauseRanking",
     "SeasonalBaseline",
     "Signature",
+    "TailModel",
     "TopologyGraph",
     "WindowCounts",
     "ZThreshold",
@@ -63,6 +76,7 @@ __all__ = [
     "change_point",
     "default_filter",
     "directions_of",
+    "flag_runs",
     "localize",
     "rank_root_causes",
     "score_series",

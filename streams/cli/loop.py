@@ -98,6 +98,14 @@ def evaluate(
         help="NAB data folder (<category>/<file>.csv: timestamp,value) instead of scenarios")] = None,
     labels: Annotated[Path | None, typer.Option(help="NAB combined_windows.json, with --nab")] = None,
     out: Annotated[Path | None, typer.Option(help="results folder in NAB's layout, with --nab")] = None,
+    detector: Annotated[list[str] | None, typer.Option(
+        help="with --nab: series detectors to run (netloop, holt, mad; default: netloop, the loop's set)")]
+    = None,
+    runs: Annotated[Path | None, typer.Option(
+        help="folder of labelled multivariate runs (<run>.csv: time, sensors, anomaly[, changepoint])")]
+    = None,
+    train_rows: Annotated[int, typer.Option(min=0, help="with --runs: rows of each run left out of the "
+                                                        "score (SKAB's leaderboard: 400)")] = 400,
     rca: Annotated[Path | None, typer.Option(
         help="folder of root-cause cases: metrics.csv, truth.json, optional graph.json, meta.json")]
     = None,
@@ -109,10 +117,11 @@ def evaluate(
     from streams.runtime.runner import run_scenario
     from streams.view import report_table
 
-    if nab or labels or out or rca:
+    if nab or labels or out or rca or runs or detector:
         if no_act:
-            raise fail("--no-act goes with scenarios: --nab and --rca run no loop and call no tool")
-        return _evaluate_external(scenarios, nab=nab, labels=labels, out=out, rca=rca, json_out=json_out)
+            raise fail("--no-act goes with scenarios: --nab, --runs and --rca run no loop and call no tool")
+        return _evaluate_external(scenarios, nab=nab, labels=labels, out=out, detectors=detector, runs=runs,
+                                  train_rows=train_rows, rca=rca, json_out=json_out)
     loaded = [load_checked(s) for s in (scenarios or builtin_scenarios())]
     settings = read_settings()
     reports: list[RunReport] = []
@@ -129,19 +138,25 @@ def evaluate(
 
 
 def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels: Path | None,
-                       out: Path | None, rca: Path | None, json_out: str | None) -> None:
+                       out: Path | None, detectors: list[str] | None, runs: Path | None, train_rows: int,
+                       rca: Path | None, json_out: str | None) -> None:
     from rich.markup import escape
 
+    from detectors import SERIES_DETECTORS
     from streams.evaluate.files import ExternalDataError
 
     if scenarios:
-        raise fail("give scenarios, or --nab/--rca, not both")
-    if (labels or out) and not nab:
-        raise fail("--labels and --out go with --nab")
+        raise fail("give scenarios, or --nab/--runs/--rca, not both")
+    if (labels or out or detectors) and not nab:
+        raise fail("--labels, --out and --detector go with --nab")
+    unknown = sorted(set(detectors or ()) - set(SERIES_DETECTORS))
+    if unknown:
+        raise fail(f"--detector: unknown {', '.join(unknown)}; known: {', '.join(SERIES_DETECTORS)}")
     if nab and not (labels and out):
         raise fail("--nab needs --labels LABELS.json and --out RESULTS_DIR")
     try:
-        payload = {**(_evaluate_nab(nab, labels, out, json_out) if nab and labels and out else {}),
+        payload = {**(_evaluate_nab(nab, labels, out, detectors, json_out) if nab and labels and out else {}),
+                   **(_evaluate_runs(runs, train_rows, json_out) if runs else {}),
                    **(_evaluate_rca(rca, json_out) if rca else {})}
     except ExternalDataError as exc:
         raise fail(escape(str(exc))) from None
@@ -149,14 +164,24 @@ def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels:
         write_json(json_out, payload)
 
 
-def _evaluate_nab(data: Path, labels: Path, out: Path, json_out: str | None) -> dict:
+def _evaluate_nab(data: Path, labels: Path, out: Path, detectors: list[str] | None,
+                  json_out: str | None) -> dict:
+    from detectors import DEFAULT_DETECTOR
     from streams.evaluate.nab import load_nab, nab_report, nab_table, run_nab
 
-    z = read_settings().z_threshold
-    runs = run_nab(load_nab(data, labels), out, z_threshold=z)
+    runs = run_nab(load_nab(data, labels), out, detectors=tuple(detectors or (DEFAULT_DETECTOR,)))
     if json_out != "-":
-        Console().print(nab_table(runs, z))
-    return {"nab": nab_report(runs, z)}
+        Console().print(nab_table(runs))
+    return {"nab": nab_report(runs)}
+
+
+def _evaluate_runs(folder: Path, train_rows: int, json_out: str | None) -> dict:
+    from streams.evaluate.runs import load_runs, run_runs, runs_report, runs_table
+
+    result = run_runs(*load_runs(folder), train_rows=train_rows)
+    if json_out != "-":
+        Console().print(runs_table(result, train_rows))
+    return {"runs": runs_report(result, train_rows)}
 
 
 def _evaluate_rca(cases: Path, json_out: str | None) -> dict:

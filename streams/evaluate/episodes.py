@@ -50,7 +50,7 @@ def simulated_faults(*, seed: int = 0, per_type: int = 60, severity: tuple[float
     rng.shuffle(types)
     groups = [[t, str(rng.choice(sorted(FAULT_TYPES)))] if pairs else [t] for t in types]
     net = Network.from_scenario(_scenario(seed, groups, severity, sites))
-    filters = {k: default_filter(directions_of(k), warmup=_WARMUP // 2) for k in net.models}
+    filters = {k: default_filter(directions_of(k)) for k in net.models}
     starts: dict[int, list[PlannedFault]] = {}
     for p in net.plan:
         starts.setdefault(p.at + 1, []).append(p)
