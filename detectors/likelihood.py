@@ -44,6 +44,7 @@ def _huber_step(level, trend, scale_sum, weight, r, inv_scale, alpha, beta, clip
 
     With ``c = clip(r, ±clip·scale)``: level ← level + trend + α·c, trend ← trend + α·β·c;
     then the EWMA of |r| and of the weight (its bias correction, as Adam corrects its moments).
+    ``gamma`` may be an array (0 where a series learns nothing this step).
     """
     z = r * inv_scale
     np.clip(z, -clip, clip, out=z)
@@ -129,22 +130,35 @@ class AnomalyLikelihood:
         if not hasattr(self, "_level"):
             self._init_state(X)
             return
+        m = None if mask is None or np.all(mask) else np.broadcast_to(np.asarray(mask, dtype=bool), X.shape)
         r = self._residual(X)
         u = self._surprise(r)
-        self._dens += self.density * (np.log1p(u) - self._dens)
+        step = self.density if m is None else self.density * m
+        self._dens += step * (np.log1p(u) - self._dens)
         # surprises count once the scale measuring them averages enough residuals (half its weight)
         ready = self._weight >= 0.5
-        if mask is not None:
-            ready &= np.asarray(mask, dtype=bool)
+        if m is not None:
+            ready &= m
         self._point.learn(u, ready)
         self._burst.learn(self._dens, ready)
-        self._records.learn(X, r)
-        if mask is not None and not np.all(mask):
-            r *= np.asarray(mask, dtype=self.dtype)
+        self._records.learn(X, r, m)
+        gamma = self.gamma
+        if m is not None:
+            r *= m
+            gamma = self.gamma * m.astype(self.dtype)
+            held = ~m, self._level[~m], self._trend[~m]  # an absent series' forecast stands still
         _huber_step(self._level, self._trend, self._abs_sum, self._weight, r, self._inv_scale, self.alpha,
-                    self.beta, self.clip, self.gamma)
-        self._track_quantum(X)
+                    self.beta, self.clip, gamma)
+        if m is not None:
+            self._level[held[0]], self._trend[held[0]] = held[1], held[2]
+        self._track_quantum(X, m)
         self._refresh()
+
+    def fresh(self) -> AnomalyLikelihood:
+        """A new detector with the same parameters and nothing learned."""
+        return AnomalyLikelihood(directions=self.directions, alpha=self.alpha, beta=self.beta, clip=self.clip,
+                                 gamma=self.gamma, rel_floor=self.rel_floor, abs_floor=self.abs_floor,
+                                 density=self.density, tail=self.tail, records=self.records, dtype=self.dtype)
 
     def expected(self) -> np.ndarray:
         """The value each series' baseline expects next (N×K)."""
@@ -173,10 +187,13 @@ class AnomalyLikelihood:
         np.clip(u, 0.0, 1e4, out=u)
         return u
 
-    def _track_quantum(self, X: np.ndarray) -> None:
-        """The quantum: the smallest non-zero change seen so far."""
+    def _track_quantum(self, X: np.ndarray, mask: np.ndarray | None) -> None:
+        """The quantum: the smallest non-zero change seen so far (where a series learns)."""
         d = np.abs(X - self._prev)
         d[d == 0] = np.inf
+        if mask is not None:
+            d[~mask] = np.inf
+            X = np.where(mask, X, self._prev)
         np.minimum(self._quantum, d, out=self._quantum)
         self._prev = X
 

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from detectors.rows import select_rows
+
 
 class RecordChannels:
     """Record probabilities of N×K series over 3 features × 2 sides (see the module).
@@ -65,46 +67,58 @@ class RecordChannels:
             return np.ones(X.shape, dtype=X.dtype)
         F = self._features(X, residual)
         p = np.ones(X.shape, dtype=X.dtype)
-        for side, extreme in ((0, self._hi), (1, self._lo)):
+        hi, lo, age = self._hi.reshape(3, -1), self._lo.reshape(3, -1), self._age.ravel()
+        last = self._last.reshape(2, 3, -1)
+        gate = (self._sides & self._live).reshape(2, 1, -1)
+        for side, extreme in ((0, hi), (1, lo)):
             over = F - extreme if side == 0 else extreme - F
-            flat = np.flatnonzero((over > 0) & self._gate[side])
+            flat = np.flatnonzero((over > 0) & gate[side])
             if not len(flat):
                 continue
             c, i = np.divmod(flat, X.size)
-            span = np.abs(self._hi[c, i] - self._lo[c, i])
-            tau = self._age[i] - self._last[side, c, i]
+            span = np.abs(hi[c, i] - lo[c, i])
+            tau = age[i] - last[side, c, i]
             with np.errstate(divide="ignore", invalid="ignore"):
                 q = 1.0 / (tau * (1.0 + over[c, i] / (self.margin * span)))
             np.minimum.at(p.ravel(), i, np.nan_to_num(q, nan=0.0))
         return p
 
-    def learn(self, X: np.ndarray, residual: np.ndarray) -> None:
-        """Take one step: features, ranges and the time of each channel's last record."""
+    def learn(self, X: np.ndarray, residual: np.ndarray, mask: np.ndarray | None = None) -> None:
+        """Take one step: features, ranges and the time of each channel's last record (where ``mask``)."""
         X = np.asarray(X)
         if not hasattr(self, "_hi"):
             self._init(X)
         F = self._features(X, residual)
-        for side, extreme in ((0, self._hi), (1, self._lo)):
-            record = (extreme < F) if side == 0 else (extreme > F)
+        hi, lo = self._hi.reshape(3, -1), self._lo.reshape(3, -1)
+        live, age, last = self._live.ravel(), self._age.ravel(), self._last.reshape(2, 3, -1)
+        if mask is not None:  # a series that learns nothing keeps its features and its ranges
+            absent = ~np.broadcast_to(np.asarray(mask, dtype=bool), X.shape).ravel()
+            F = F.copy()
+            F[0, absent] = hi[0, absent]
+            F[1, absent], F[2, absent] = self._medium.ravel()[absent], self._short.ravel()[absent]
+        for side, extreme in ((0, hi), (1, lo)):
+            record = np.greater(F, extreme) if side == 0 else np.less(F, extreme)
             if self._settling:
-                record |= ~self._live
+                record |= ~live
             c, i = np.divmod(np.flatnonzero(record), X.size)
-            self._last[side, c, i] = self._age[i] - 1.0
-        np.maximum(self._hi, F, out=self._hi)
-        np.minimum(self._lo, F, out=self._lo)
+            last[side, c, i] = age[i] - 1.0
+        np.maximum(hi, F, out=hi)
+        np.minimum(lo, F, out=lo)
         if self._settling:  # the range counts from the last settling point on
-            self._hi[:, ~self._live] = F[:, ~self._live]
-            self._lo[:, ~self._live] = F[:, ~self._live]
-        self._medium, self._short = F[1].reshape(X.shape), F[2].reshape(X.shape)
-        self._age += 1.0
+            hi[:, ~live] = F[:, ~live]
+            lo[:, ~live] = F[:, ~live]
+        self._medium, self._short = F[1].reshape(X.shape).copy(), F[2].reshape(X.shape).copy()
+        self._age += 1.0 if mask is None else np.broadcast_to(np.asarray(mask, dtype=bool), X.shape)
         self._cached_x = None  # the next step's features are the next step's
         if self._settling:
             self._live = self._age > self.settle
             self._settling = not self._live.all()
-            self._gate = self._sides & self._live
 
     def _features(self, X: np.ndarray, residual: np.ndarray) -> np.ndarray:
-        """3×(N·K): the value, its medium average and the short average of the deviation, this step in."""
+        """3×(N·K): the value, its medium average and the short average of the deviation, this step in.
+
+        The features of the values just scored are kept for the step that learns them.
+        """
         if X is getattr(self, "_cached_x", None):
             return self._cached_f
         F = np.empty((3, X.size), dtype=X.dtype)
@@ -119,15 +133,19 @@ class RecordChannels:
         return F
 
     def _init(self, X: np.ndarray) -> None:
-        n = X.size
         self._medium = X.copy()
         self._short = np.zeros_like(X)
-        self._hi = np.full((3, n), -np.inf, dtype=X.dtype)
-        self._lo = np.full((3, n), np.inf, dtype=X.dtype)
-        self._last = np.zeros((2, 3, n), dtype=X.dtype)
-        self._age = np.zeros(n, dtype=X.dtype)
-        self._live = np.zeros(n, dtype=bool)
+        self._hi = np.full((3, *X.shape), -np.inf, dtype=X.dtype)
+        self._lo = np.full((3, *X.shape), np.inf, dtype=X.dtype)
+        self._last = np.zeros((2, 3, *X.shape), dtype=X.dtype)
+        self._age = np.zeros(X.shape, dtype=X.dtype)
+        self._live = np.zeros(X.shape, dtype=bool)
         self._settling = True
-        d = np.broadcast_to(self.directions, X.shape).ravel()
-        self._sides = np.stack([d >= 0, d <= 0])[:, None, :]  # side × (broadcast over features) × series
-        self._gate = self._sides & self._live
+        d = np.broadcast_to(self.directions, X.shape)
+        self._sides = np.stack([d >= 0, d <= 0])[:, None]  # side × (broadcast over features) × N × K
+
+    def select_rows(self, index: np.ndarray) -> None:
+        """Keep rows ``index`` in that order; new rows (``-1``) settle again (see :mod:`detectors.rows`)."""
+        if hasattr(self, "_hi"):
+            select_rows(self, index, self._age.shape[0])
+            self._settling = True

@@ -109,3 +109,44 @@ def test_scores_and_onset_scores_are_probabilities_and_onsets_score_only_at_thei
     scores, _, onsets = drive(default_filter(np.array([0.0])), X)
     assert ((scores >= 0) & (scores <= 1)).all() and ((onsets >= 0) & (onsets <= 1)).all()
     assert (onsets[501:540] < ALARM).all() and onsets[500, 0, 0] >= ALARM
+
+
+def test_rows_that_stay_score_as_if_no_entity_had_joined_or_left():
+    rng = np.random.default_rng(7)
+    X = (50 + rng.normal(size=(400, 3, 2))).astype(np.float32)
+    churned, steady = default_filter(np.zeros(2)), default_filter(np.zeros(2))
+    for x in X[:300]:
+        churned.step(x)
+        steady.step(x)
+    churned.select_rows(np.array([2, -1, 0]))  # entity 1 leaves, a new one joins, the others swap rows
+    for x in X[300:]:
+        new = (10 + rng.normal(size=(1, 2))).astype(np.float32)
+        a, fa = churned.step(np.stack([x[2], new[0], x[0]]))
+        b, fb = steady.step(x)
+        np.testing.assert_array_equal(a[[0, 2]], b[[2, 0]])
+        np.testing.assert_array_equal(fa[[0, 2]], fb[[2, 0]])
+
+
+def test_a_joining_entity_warms_up_on_its_own_as_a_fresh_detector_would():
+    rng = np.random.default_rng(8)
+    old = (50 + rng.normal(size=(300, 1, 2))).astype(np.float32)
+    new = (10 + rng.normal(size=(200, 1, 2))).astype(np.float32)
+    f, alone = default_filter(np.zeros(2)), default_filter(np.zeros(2))
+    for x in old:
+        f.step(x)
+    f.select_rows(np.array([0, -1]))
+    for x, y in zip(old[:200], new, strict=True):
+        s, _ = f.step(np.concatenate([x, y]))
+        t, _ = alone.step(y)
+        np.testing.assert_allclose(s[1], t[0])
+
+
+def test_an_absent_entity_learns_nothing_and_raises_nothing():
+    X = noisy(500)
+    f, g = default_filter(np.array([1.0])), default_filter(np.array([1.0]))
+    for x in X[:400]:
+        f.step(x)
+        g.step(x)
+    f.step(np.full((1, 1), 1e6, dtype=np.float32), np.zeros((1, 1), dtype=bool))  # absent: a filler value
+    for x in X[400:]:
+        np.testing.assert_array_equal(f.step(x)[0], g.step(x)[0])

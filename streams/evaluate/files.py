@@ -62,6 +62,17 @@ def read_csv(path: Path, required: Sequence[str], *, delimiter: str | None = ","
     return header, rows
 
 
+def parse_number(text: str, path: Path, line: int, column: str) -> float:
+    """A finite number from a CSV cell; the error names the file, the line and the column."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise ExternalDataError(f"{path}: line {line}: {column}: {text!r} is not a number") from None
+    if not np.isfinite(v):
+        raise ExternalDataError(f"{path}: line {line}: {column}: {text!r} is not finite")
+    return v
+
+
 def parse_timestamp(text: object, where: str) -> np.datetime64:
     """An ISO 8601 timestamp (``2014-04-10 07:15:00.000000``) as ``datetime64[us]``.
 

@@ -26,7 +26,7 @@ from detectors import (
     window_counts,
     window_ids,
 )
-from streams.evaluate.files import ExternalDataError, parse_timestamp, read_csv, read_json
+from streams.evaluate.files import ExternalDataError, parse_number, parse_timestamp, read_csv, read_json
 
 COLUMNS = ("timestamp", "value", "anomaly_score", "label")
 
@@ -152,7 +152,7 @@ def _read_series(path: Path, name: str, windows: list, where: str) -> Series:
     ti, vi = header.index("timestamp"), header.index("value")
     stamps = [r[ti] for r in rows]
     times = _parse_times(stamps, path)
-    values = np.array([_value(r[vi], path, line) for line, r in enumerate(rows, start=2)])
+    values = np.array([parse_number(r[vi], path, line, "value") for line, r in enumerate(rows, start=2)])
     order = np.argsort(times, kind="stable")
     bounds = _read_windows(windows, where)
     return Series(name, tuple(stamps[i] for i in order), tuple(rows[i][vi] for i in order), values[order],
@@ -169,16 +169,6 @@ def _parse_times(stamps: list[str], path: Path) -> np.ndarray:
         line = int(np.isnat(times).argmax()) + 2
         raise ExternalDataError(f"{path}: line {line}: timestamp: {stamps[line - 2]!r} is not a timestamp")
     return times
-
-
-def _value(text: str, path: Path, line: int) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise ExternalDataError(f"{path}: line {line}: value: {text!r} is not a number") from None
-    if not np.isfinite(v):
-        raise ExternalDataError(f"{path}: line {line}: value: {text!r} is not finite")
-    return v
 
 
 def _write_results(out_dir: Path, detector: str, s: Series, scores: np.ndarray) -> None:

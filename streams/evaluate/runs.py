@@ -27,7 +27,7 @@ import numpy as np
 from rich.table import Table
 
 from detectors import flag_runs
-from streams.evaluate.files import ExternalDataError, read_csv
+from streams.evaluate.files import ExternalDataError, parse_number, read_csv
 
 LABELS = ("anomaly", "changepoint")
 
@@ -178,19 +178,9 @@ def _read_run(path: Path, name: str) -> Run | None:
     anomaly = np.empty(len(rows), dtype=np.int8)
     for line, r in enumerate(rows, start=2):
         for j, i in enumerate(sensors):
-            values[line - 2, j] = _number(r[i], path, line, header[i])
-        label = _number(r[ai], path, line, "anomaly")
+            values[line - 2, j] = parse_number(r[i], path, line, header[i])
+        label = parse_number(r[ai], path, line, "anomaly")
         if label not in (0.0, 1.0):
             raise ExternalDataError(f"{path}: line {line}: anomaly: {r[ai]!r} is not 0 or 1")
         anomaly[line - 2] = int(label)
     return Run(name, tuple(header[i] for i in sensors), values, anomaly)
-
-
-def _number(text: str, path: Path, line: int, column: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise ExternalDataError(f"{path}: line {line}: {column}: {text!r} is not a number") from None
-    if not np.isfinite(v):
-        raise ExternalDataError(f"{path}: line {line}: {column}: {text!r} is not finite")
-    return v
