@@ -1,12 +1,17 @@
 """Online anomaly detection and root-cause analysis, on numpy arrays, without any transport.
 
 Detectors follow a batch protocol over N×K matrices (:class:`Detector`) and
-score only the bad direction of each KPI: :class:`HoltBaseline`,
+score only the bad direction of each KPI. The default set
+(:func:`default_filter`) is an :class:`OnsetFilter` over an
+:class:`AnomalyLikelihood`: tail probabilities of each value's surprise
+(:class:`TailModel`) and graded records (:class:`RecordChannels`), one alarm
+per anomaly at its onset and a state while it lasts. Other detectors:
+:class:`HoltBaseline`,
 :class:`LevelShift` (a CUSUM of Holt residuals), :class:`RobustBaseline`,
 :class:`SeasonalBaseline` and the multivariate :class:`HalfSpaceTrees`.
 Thresholds are separate objects (:class:`ZThreshold`,
 :class:`QuantileThreshold`), combined with a detector by
-:class:`AnomalyFilter`; :func:`default_filter` is the set the loop runs.
+:class:`AnomalyFilter`.
 :func:`rank` is the one root-cause ranking: evidence per (entity, KPI)
 (:class:`ColumnEvidence`, from metrics by :func:`metric_evidence` or from
 anomaly events), a few features per candidate (:func:`entity_features`) and
@@ -30,7 +35,7 @@ from detectors.baseline import HoltBaseline
 from detectors.calibration import ConfidenceCalibration, shipped_calibration
 from detectors.changepoint import change_point
 from detectors.classifier import FaultTypeClassifier, shipped_classifier, signature_features
-from detectors.default import DEFAULT_DETECTOR, default_filter, directions_of
+from detectors.default import DEFAULT_DETECTOR, DEFAULT_LEVEL, default_filter, directions_of
 from detectors.evidence import ColumnEvidence, metric_evidence
 from detectors.fitting import Case, fit_model
 from detectors.graph import TopologyGraph
@@ -38,21 +43,27 @@ from detectors.hst import HalfSpaceTrees
 from detectors.incidents import IncidentTracker
 from detectors.learned import shipped_profiles, shipped_ranking
 from detectors.levelshift import LevelShift
+from detectors.likelihood import AnomalyLikelihood
 from detectors.localizer import Finding, Hypothesis, Seen, localize
+from detectors.onset import OnsetFilter
 from detectors.profiles import Profile, SymptomProfiles, fit_profiles
 from detectors.ranking import FEATURES, KpiEvidence, Ranking, RankingModel, entity_features, rank
 from detectors.rca import RootCauseRanking, avg_at_k, rank_root_causes, top_k_accuracy
+from detectors.records import RecordChannels
 from detectors.robust import RobustBaseline
 from detectors.seasonal import SeasonalBaseline
+from detectors.tail import TailModel
 from detectors.threshold import AnomalyFilter, QuantileThreshold, ZThreshold
-from detectors.univariate import SERIES_DETECTORS, score_series, squash
+from detectors.univariate import SERIES_DETECTORS, SeriesDetector, flag_runs, score_series, squash
 from detectors.windows import WindowCounts, window_counts, window_ids
 
 __all__ = [
     "DEFAULT_DETECTOR",
+    "DEFAULT_LEVEL",
     "FEATURES",
     "SERIES_DETECTORS",
     "AnomalyFilter",
+    "AnomalyLikelihood",
     "Case",
     "ColumnEvidence",
     "ConfidenceCalibration",
@@ -65,15 +76,19 @@ __all__ = [
     "IncidentTracker",
     "KpiEvidence",
     "LevelShift",
+    "OnsetFilter",
     "Profile",
     "QuantileThreshold",
     "Ranking",
     "RankingModel",
+    "RecordChannels",
     "RobustBaseline",
     "RootCauseRanking",
     "SeasonalBaseline",
     "Seen",
+    "SeriesDetector",
     "SymptomProfiles",
+    "TailModel",
     "TopologyGraph",
     "WindowCounts",
     "ZThreshold",
@@ -84,6 +99,7 @@ __all__ = [
     "entity_features",
     "fit_model",
     "fit_profiles",
+    "flag_runs",
     "localize",
     "metric_evidence",
     "rank",

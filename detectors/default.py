@@ -1,23 +1,24 @@
-"""The default detector set: what the detect stage runs on every frame, and what ``netloop bench`` times.
+"""The default detector set: what the detect stage runs on every frame, what ``netloop evaluate``
+scores on outside data, and what ``netloop bench`` times.
 
-A Holt level+trend baseline follows each series (and the daily ramp); a CUSUM
-of its residual z-scores (:class:`LevelShift`) scores, so a spike scores its
-size less the slack and a lasting step keeps adding up; a fixed threshold
-flags, and an :class:`AnomalyFilter` keeps flagged points out of learning.
-Measured on the scenario suite, the CUSUM flags a third fewer healthy values
-than the bare z-score at the same threshold (one-tick noise needs ``k`` more
-sigmas), and more of a fault's values.
+An :class:`~detectors.likelihood.AnomalyLikelihood` turns each value into the
+tail probability of its surprise under its own series' history; an
+:class:`~detectors.onset.OnsetFilter` raises one alarm per anomaly at its
+onset and keeps the series flagged while it stays away from where it came
+from. One configuration for every series and data set.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from detectors.levelshift import LevelShift
-from detectors.threshold import AnomalyFilter, ZThreshold
+from detectors.likelihood import AnomalyLikelihood
+from detectors.onset import OnsetFilter
 from schemas import KPIS_BY_KIND, Direction, EntityKind
 
-DEFAULT_DETECTOR = "levelshift"
+DEFAULT_DETECTOR = "netloop"
+DEFAULT_LEVEL = 1e-6
+"""Tail probability below which a value raises an alarm."""
 _SIGN = {Direction.UP: 1.0, Direction.DOWN: -1.0, Direction.BOTH: 0.0}
 
 
@@ -30,8 +31,8 @@ def directions_of(kind: EntityKind) -> np.ndarray:
     return np.array([_SIGN[k.bad] for k in KPIS_BY_KIND[kind]])
 
 
-def default_filter(directions: np.ndarray, *, threshold: float = 6.0, warmup: int = 60,
-                   relearn_after: int = 240, slack: float = 1.0) -> AnomalyFilter:
+def default_filter(directions: np.ndarray, *, level: float = DEFAULT_LEVEL, max_state: int = 240,
+                   dtype: type = np.float32) -> OnsetFilter:
     """A fresh default detector set for one shard's N×K frames (K = ``len(directions)``)."""
-    return AnomalyFilter(detector=LevelShift(directions=directions, k=slack, warmup=warmup),
-                         threshold=ZThreshold(threshold), relearn_after=relearn_after)
+    return OnsetFilter(detector=AnomalyLikelihood(directions=directions, dtype=dtype), level=level,
+                       max_state=max_state)

@@ -1,29 +1,71 @@
-"""netloop's online detectors on univariate series, with scores squashed into [0, 1].
+"""netloop's online detectors on outside series, univariate (NAB's layout) and multivariate runs (SKAB's).
 
-Several series run side by side as the columns of one N×1 step (the batch
+Several series run side by side as the rows of one N×K step (the batch
 protocol), so the per-step cost of numpy is paid once for all of them. Each
 step scores a point before learning it, and series never mix, so a point's
-score depends only on its own series up to that point: no look-ahead.
+score depends only on its own series up to that point: no look-ahead. A
+series that has ended repeats its last value; what it learns afterwards is
+never read.
+
+``netloop`` is the loop's default set (:func:`~detectors.default.default_filter`,
+a univariate series has no known bad direction, so both are bad): its
+score is the onset score, ``1 − p`` at the point an alarm starts and 0 inside
+an alarm that is already raised. ``holt`` and ``mad`` are the older
+z-score baselines behind an :class:`AnomalyFilter`, squashed into [0, 1).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from detectors.base import Detector
 from detectors.baseline import HoltBaseline
+from detectors.default import DEFAULT_LEVEL, default_filter
 from detectors.robust import RobustBaseline
 from detectors.threshold import AnomalyFilter, ZThreshold
 
-_BOTH = np.array([0.0])  # a univariate series has no known bad direction: both alarm
+Stepper = Callable[[np.ndarray], np.ndarray]
+_Z = 6.0  # the z threshold of the older baselines
 
-SERIES_DETECTORS: dict[str, Callable[[int], Detector]] = {
-    "holt": lambda warmup: HoltBaseline(directions=_BOTH, warmup=warmup),
-    "mad": lambda warmup: RobustBaseline(directions=_BOTH, warmup=warmup),
+
+def _netloop(n: int) -> Stepper:
+    f = default_filter(np.zeros(1))
+
+    def step(x: np.ndarray) -> np.ndarray:
+        f.step(x.reshape(n, 1))
+        return f.alarm_scores[:, 0]
+
+    return step
+
+
+def _z_baseline(make: Callable[..., object]) -> Callable[[int], Stepper]:
+    def factory(n: int) -> Stepper:
+        f = AnomalyFilter(detector=make(directions=np.zeros(1), warmup=60), threshold=ZThreshold(_Z))
+
+        def step(x: np.ndarray) -> np.ndarray:
+            return squash(f.step(x.reshape(n, 1))[0][:, 0], _Z)
+
+        return step
+
+    return factory
+
+
+@dataclass(frozen=True)
+class SeriesDetector:
+    """A factory of steppers over ``n`` series side by side, and the score at which it flags a point."""
+
+    stepper: Callable[[int], Stepper]
+    flag_score: float
+
+
+SERIES_DETECTORS: dict[str, SeriesDetector] = {
+    "netloop": SeriesDetector(_netloop, 1.0 - DEFAULT_LEVEL),
+    "holt": SeriesDetector(_z_baseline(HoltBaseline), 0.5),
+    "mad": SeriesDetector(_z_baseline(RobustBaseline), 0.5),
 }
-"""Detector name → factory of a fresh baseline, given its warm-up."""
+"""Detector name → how to run it on series side by side, and its flag score."""
 
 
 def squash(z: np.ndarray, threshold: float) -> np.ndarray:
@@ -35,52 +77,62 @@ def squash(z: np.ndarray, threshold: float) -> np.ndarray:
     return z / (z + threshold)
 
 
-def score_series(series: Sequence[np.ndarray], detector: str, *, threshold: float = 6.0,
-                 warmup: int = 60, relearn_after: int = 240) -> list[np.ndarray]:
+def score_series(series: Sequence[np.ndarray], detector: str = "netloop") -> list[np.ndarray]:
     """Score every point of each series online with the named detector; scores in [0, 1].
-
-    The detector sits behind an :class:`AnomalyFilter` with a ``threshold``
-    z-score (the loop's defaults): a point scoring ≥ 0.5 is one the filter
-    flagged and did not learn from.
 
     Examples
     --------
-    >>> flat = np.full(100, 10.0) + np.tile([0.1, -0.1], 50)
-    >>> spiky = flat.copy(); spiky[80] = 30.0
-    >>> [float(s.max()) > 0.5 for s in score_series([flat, spiky], "holt", warmup=20)]
-    [False, True]
+    >>> rng = np.random.default_rng(0)
+    >>> calm = 10 + rng.normal(size=600)
+    >>> spiky = calm.copy(); spiky[500] = 30.0
+    >>> calm_scores, spiky_scores = score_series([calm, spiky])
+    >>> bool(spiky_scores[500] > 0.99999 > calm_scores[:500].max() or spiky_scores[500] > calm_scores.max())
+    True
     """
-    if not series:
-        return []
-    step = _stepper(detector, len(series), threshold, warmup, relearn_after)
-    lengths = np.array([len(s) for s in series])
-    scores = np.empty((lengths.max(), len(series)))
-    for t, x in enumerate(_side_by_side(series, lengths)):
-        scores[t] = step(x)
-    z = squash(scores, threshold)
-    return [z[: n, i] for i, n in enumerate(lengths)]
-
-
-def _stepper(detector: str, n: int, threshold: float, warmup: int,
-             relearn_after: int) -> Callable[[np.ndarray], np.ndarray]:
     if detector not in SERIES_DETECTORS:
         raise ValueError(f"unknown detector {detector!r}; known: {', '.join(SERIES_DETECTORS)}")
-    f = AnomalyFilter(detector=SERIES_DETECTORS[detector](warmup), threshold=ZThreshold(threshold),
-                      relearn_after=relearn_after)
+    if not series:
+        return []
+    lengths = np.array([len(s) for s in series])
+    step = SERIES_DETECTORS[detector].stepper(len(series))
+    X = _side_by_side([np.asarray(s, dtype=float)[:, None] for s in series], lengths)[:, :, 0]
+    scores = np.stack([step(x) for x in X]) if len(X) else np.empty((0, len(series)))
+    return [scores[: n, i] for i, n in enumerate(lengths)]
 
-    def step(x: np.ndarray) -> np.ndarray:
-        return f.step(x.reshape(n, 1))[0][:, 0]
 
-    return step
+def flag_runs(runs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Flag every row of each multivariate run (T×K, one K for all) online: anomalous or not.
+
+    Each run is one entity whose K columns are its KPIs (no known bad
+    direction); a row is flagged when any of its KPIs is in an anomaly state
+    of the default set.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> run = rng.normal(size=(800, 3)); run[600:, 1] += 12  # a lasting change of one sensor
+    >>> flags = flag_runs([run])[0]
+    >>> bool(flags[:550].mean() < 0.05), bool(flags[600:700].mean() > 0.9)
+    (True, True)
+    """
+    if not runs:
+        return []
+    k = {r.shape[1] for r in runs}
+    if len(k) != 1:
+        raise ValueError(f"runs have different numbers of columns: {sorted(k)}")
+    lengths = np.array([len(r) for r in runs])
+    f = default_filter(np.zeros(k.pop()))
+    X = _side_by_side([np.asarray(r, dtype=float) for r in runs], lengths)
+    flags = np.stack([f.step(x)[1].any(axis=1) for x in X]) if len(X) else np.empty((0, len(runs)), bool)
+    return [flags[: n, i] for i, n in enumerate(lengths)]
 
 
 def _side_by_side(series: Sequence[np.ndarray], lengths: np.ndarray) -> np.ndarray:
-    """T×N matrix of the series; a series that has ended repeats its last value.
-
-    What an ended series learns afterwards is never scored, so the padding is harmless.
-    """
-    out = np.empty((lengths.max(), len(series)))
+    """T×N×K array of the series (each T_i×K); a series that has ended repeats its last row."""
+    k = series[0].shape[1]
+    out = np.zeros((int(lengths.max(initial=0)), len(series), k))
     for i, s in enumerate(series):
         out[: len(s), i] = s
-        out[len(s):, i] = s[-1] if len(s) else 0.0
+        if len(s):
+            out[len(s):, i] = s[-1]
     return out

@@ -10,12 +10,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Tunables of the loop. ``NETLOOP_Z_THRESHOLD=7`` overrides ``z_threshold``."""
+    """Tunables of the loop. ``NETLOOP_ANOMALY_LEVEL=1e-7`` overrides ``anomaly_level``."""
 
     model_config = SettingsConfigDict(env_prefix="NETLOOP_", frozen=True, extra="ignore")
 
     queue_size: int = Field(default=4096, ge=16, description="records per stage inbox")
-    z_threshold: float = Field(default=6.0, gt=0, description="anomaly threshold, baseline sigmas")
+    anomaly_level: float = Field(default=1e-6, gt=0, lt=1, description="tail probability below which "
+                                 "a KPI value raises an anomaly (a healthy value is that rare)")
     recovery_ticks: int = Field(default=4, ge=1, description="quiet ticks before resolving")
     verify_ticks: int = Field(default=12, ge=1, description="ticks after an action before retrying")
     max_attempts: int = Field(default=2, ge=1, description="root-cause candidates tried per incident")

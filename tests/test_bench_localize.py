@@ -8,11 +8,11 @@ from streams.bench.localize import hundred_k_cells, localize_cost
 SMALL = """
 name: bench-small
 seed: 3
-ticks: 80
-warmup_ticks: 40
+ticks: 160
+warmup_ticks: 120
 topology: {sites: 6, cells_per_site: 3, upf: 1, smf: 1, amf: 1}
 faults:
-  - {type: link_down, target: link-0002, at: 60, duration: 10}
+  - {type: link_down, target: link-0002, at: 130, duration: 10}
 """
 
 

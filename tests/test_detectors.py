@@ -18,6 +18,7 @@ from detectors import (
     RobustBaseline,
     SeasonalBaseline,
     ZThreshold,
+    default_filter,
 )
 
 # --- the conformance suite --------------------------------------------------------------------
@@ -59,6 +60,22 @@ class Filtered:
         return self.filter.step(X)[0]
 
 
+class Default:
+    """The loop's default set: an OnsetFilter over an AnomalyLikelihood (tails and records inside)."""
+
+    def __init__(self) -> None:
+        self.filter = default_filter(DIRECTIONS)
+        self.detector = self.filter.detector
+
+    def step(self, X: np.ndarray) -> np.ndarray:
+        return self.filter.step(X)[0]
+
+    @property
+    def owners(self) -> list[object]:
+        d = self.detector
+        return [d, self.filter, *(getattr(d, k) for k in ("_point", "_burst", "_records") if hasattr(d, k))]
+
+
 SEASONAL = partial(SeasonalBaseline, period=40, slots=4)  # a short "day", so every slot is learned
 HST = partial(HalfSpaceTrees, window=20)  # mass windows short enough for the 300-step stream
 
@@ -67,9 +84,10 @@ SUBJECTS = pytest.mark.parametrize(
     [Bare, Filtered, partial(Bare, RobustBaseline), partial(Filtered, RobustBaseline),
      partial(Bare, SEASONAL), partial(Filtered, SEASONAL), partial(Bare, LevelShift),
      partial(Filtered, LevelShift), partial(Bare, HST), partial(Filtered, HST),
-     partial(Filtered, LevelShift, QuantileThreshold)],
+     partial(Filtered, LevelShift, QuantileThreshold), Default],
     ids=["bare", "filtered", "robust-bare", "robust-filtered", "seasonal-bare", "seasonal-filtered",
-         "levelshift-bare", "levelshift-filtered", "hst-bare", "hst-filtered", "levelshift-quantile"],
+         "levelshift-bare", "levelshift-filtered", "hst-bare", "hst-filtered", "levelshift-quantile",
+         "default-set"],
 )
 
 
@@ -107,7 +125,7 @@ def test_the_same_input_gives_the_same_scores(make):
 def state_shapes(subject) -> dict[str, tuple[int, ...]]:
     """Shapes of every array the subject keeps: detector, filter and threshold alike."""
     f = getattr(subject, "filter", None)
-    owners = [subject.detector, f, getattr(f, "threshold", None)]
+    owners = getattr(subject, "owners", None) or [subject.detector, f, getattr(f, "threshold", None)]
     return {
         f"{type(o).__name__}.{k}": v.shape
         for o in owners

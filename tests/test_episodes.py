@@ -21,7 +21,7 @@ def test_episodes_are_reproducible_from_the_seed():
 
 
 def test_every_fault_type_is_among_the_episodes():
-    _, labels = labelled_episodes(seed=1, per_type=3)
+    _, labels = labelled_episodes(seed=1, per_type=12)  # faults last 2 ticks: about half are seen in time
     assert len(set(labels)) == 10
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from detectors import DEFAULT_LEVEL
 from streams.cli import app
 from streams.evaluate.files import ExternalDataError
 from streams.evaluate.nab import COLUMNS, load_nab, run_nab
@@ -49,11 +50,12 @@ def inside(stamp: str, windows: list[list[str]]) -> bool:
 
 
 def test_nab_mode_writes_nabs_results_layout_with_scores_in_0_1_and_labels_from_the_windows(tmp_path):
-    done = evaluate("--nab", NAB, "--labels", LABELS, "--out", tmp_path)
+    done = evaluate("--nab", NAB, "--labels", LABELS, "--out", tmp_path, "--detector", "netloop",
+                    "--detector", "holt")
     assert done.exit_code == 0, done.output
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert written == sorted(f"{d}/{s.split('/')[0]}/{d}_{s.split('/')[1]}"
-                             for d in ("holt", "mad") for s in SERIES)
+                             for d in ("netloop", "holt") for s in SERIES)
     windows = json.loads(LABELS.read_text())
     for name in written:
         detector, category, file = name.split("/")
@@ -65,16 +67,27 @@ def test_nab_mode_writes_nabs_results_layout_with_scores_in_0_1_and_labels_from_
         assert all(0.0 <= float(r["anomaly_score"]) <= 1.0 for r in rows)
         labels = windows[f"{category}/{file.removeprefix(f'{detector}_')}"]
         assert [r["label"] for r in rows] == [str(int(inside(r["timestamp"], labels))) for r in rows]
-    assert "F1" in done.output and "holt" in done.output and "mad" in done.output
+    assert "F1" in done.output and "netloop" in done.output and "holt" in done.output
+
+
+def test_nab_mode_writes_the_loops_default_set_under_netloop_unless_told_otherwise(tmp_path):
+    done = evaluate("--nab", NAB, "--labels", LABELS, "--out", tmp_path)
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["netloop"]
+
+
+def test_an_unknown_nab_detector_is_refused_naming_the_known_ones(tmp_path):
+    done = evaluate("--nab", NAB, "--labels", LABELS, "--out", tmp_path, "--detector", "prophet")
+    assert done.exit_code == 2 and "netloop, holt, mad" in done.output
 
 
 def test_nab_mode_reports_window_precision_recall_and_f1_per_detector(tmp_path):
     done = evaluate("--nab", NAB, "--labels", LABELS, "--out", tmp_path, "--json", "-")
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)["nab"]
-    assert report["flag_score"] == 0.5 and report["z_threshold"] == 6.0
     for d in report["detectors"]:
-        assert (d["series"], d["points"], d["windows"], d["detected"]) == (3, 960, 4, 4)
+        assert d["flag_score"] == 1.0 - DEFAULT_LEVEL
+        assert (d["series"], d["points"], d["windows"]) == (3, 960, 4) and d["detected"] >= 3
         assert {"precision", "recall", "f1", "false_positives", "points_per_second"} <= set(d)
         assert [f["file"] for f in d["files"]] == SERIES
 
@@ -88,7 +101,7 @@ def test_changing_a_future_value_leaves_every_earlier_row_of_the_results_as_it_w
     path.write_text("\n".join(lines) + "\n")
     run_nab(load_nab(NAB, LABELS), tmp_path / "a")
     run_nab(load_nab(changed, changed / "combined_windows.json"), tmp_path / "b")
-    for d in ("holt", "mad"):
+    for d in ("netloop",):
         a, b = (read_rows(tmp_path / x / d / "artificialWithAnomaly" / f"{d}_art_spike.csv") for x in "ab")
         assert a[:250] == b[:250] and a[250] != b[250]
 
@@ -137,7 +150,7 @@ def test_bad_nab_input_exits_2_naming_the_file_and_field_without_a_traceback(tmp
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["--nab", NAB], "--nab needs --labels"),
-    (["--labels", LABELS], "--labels and --out go with --nab"),
+    (["--labels", LABELS], "--labels, --out and --detector go with --nab"),
     (["smoke", "--rca", RCA], "not both"),
     (["--rca", RCA, "--no-act"], "--no-act goes with scenarios"),
 ])

@@ -54,7 +54,7 @@ def _record_smoke(path):
 def test_a_dry_run_replay_opens_the_incidents_the_live_run_opened_and_acts_on_nothing(tmp_path):
     path = tmp_path / "smoke.jsonl"
     live = _record_smoke(path)
-    report = asyncio.run(replay_dry_run(read_recording(path), Settings(), warmup_ticks=150))
+    report = asyncio.run(replay_dry_run(read_recording(path), Settings()))
     seen_live = [(h[0].opened_tick, h[0].candidates[0].entity_id, h[0].fault_type)
                  for h in live.recorder.incidents.values()]
     seen_replay = [(i.opened_tick, i.candidates[0], i.fault_type) for i in report.incidents]
@@ -69,7 +69,7 @@ def test_a_replay_routes_malformed_records_to_dead_letters_and_goes_on(tmp_path)
     lines = [Recorded("netloop.telemetry", "x", 0, b"{oops").to_line(),
              Recorded("netloop.telemetry", "x", 0, json.dumps({"tick": 1}).encode()).to_line()]
     path.write_text("\n".join(lines) + "\n")
-    report = asyncio.run(replay_dry_run(read_recording(path), Settings(), warmup_ticks=10))
+    report = asyncio.run(replay_dry_run(read_recording(path), Settings()))
     assert report.records == 2 and report.dead_letters == 2
 
 
@@ -86,5 +86,5 @@ def test_replay_keeps_recorded_inter_arrival_times_scaled_by_the_speed(monkeypat
     monkeypatch.setattr(replay.time, "perf_counter", lambda: now[0])
     monkeypatch.setattr(replay.asyncio, "sleep", fake_sleep)
     records = [Recorded("netloop.topology", None, ts, b"{}") for ts in (0, 60_000, 180_000)]
-    asyncio.run(replay_dry_run(records, Settings(), warmup_ticks=10, speed=10.0))
+    asyncio.run(replay_dry_run(records, Settings(), speed=10.0))
     assert waits == [0.0, 6.0, 12.0]  # 60 s and 120 s of recorded time, ten times faster

@@ -77,7 +77,7 @@ async def detect_rate(settings: Settings, *, n_frames: int = 600, entities: int 
     rows = [0]
     app = create_app(settings.model_copy(update={"app_id": "netloop-bench-detect"}),
                      hooks=KafkaHooks(on_rows=lambda n: rows.__setitem__(0, rows[0] + n)),
-                     warmup_ticks=10, only=frozenset({"detect"}))
+                     only=frozenset({"detect"}))
     await app.start()
     try:
         producing = asyncio.create_task(_produce(settings, topics.TELEMETRY, frames))

@@ -20,7 +20,6 @@ from detectors import DEFAULT_DETECTOR, default_filter, directions_of
 from schemas import AnomalyEvent, kpi_names, topics
 from simulator import Network, Scenario, load_scenario, parse_scenario
 from streams.runtime.bus import Message
-from streams.runtime.embedded import detector_warmup
 from streams.runtime.stages import LocalizeStage
 
 
@@ -76,15 +75,14 @@ async def _run(sc: Scenario) -> LocalizeCost:
     stage = LocalizeStage()
     for r in records:
         await stage.handle(Message(topics.TOPOLOGY, r.entity_id, r.encode(), 0))
-    warmup = detector_warmup(sc.warmup_ticks)
-    filters = {k: default_filter(directions_of(k), warmup=warmup) for k in net.models}
+    filters = {k: default_filter(directions_of(k)) for k in net.models}
     localize_s, rank_s, detect_s, events, incidents = [], [], [], [], 0
     while not net.done:
         net.step()
         t0 = time.perf_counter()
         flagged = {k: f.step(net.latest[k]) for k, f in filters.items()}
         detect_s.append(time.perf_counter() - t0)
-        msgs = list(_events(net, flagged, {k: f.detector.expected() for k, f in filters.items()}))
+        msgs = list(_events(net, flagged, {k: f.expected() for k, f in filters.items()}))
         events.append(len(msgs))
         t0 = time.perf_counter()
         for m in msgs:

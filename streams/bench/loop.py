@@ -44,7 +44,7 @@ def _frames(sites: int, steps: int) -> np.ndarray:
 
 
 def _detector(k: int) -> AnomalyFilter:
-    return default_filter(directions_of(EntityKind.CELL)[:k], warmup=10)
+    return default_filter(directions_of(EntityKind.CELL)[:k])
 
 
 def detector_rates(sites: int = 1000, steps: int = 60, seconds: float = 1.0) -> dict[str, float]:

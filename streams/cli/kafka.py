@@ -183,7 +183,6 @@ def replay(
                      typer.Option(help="time factor, e.g. 10x (default: as fast as possible)")] = None,
     max_speed: Annotated[bool, typer.Option("--max-speed", help="no pacing")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="run the loop on it, execute nothing")] = False,
-    warmup_ticks: Annotated[int, typer.Option(min=0, help="ticks the baselines learn before scoring")] = 300,
     json_out: JsonOpt = None,
 ) -> None:
     """Play a recording into Kafka, or through the loop without acting (--dry-run)."""
@@ -201,8 +200,7 @@ def replay(
     from streams.recording.replay import replay_dry_run
 
     try:
-        report = asyncio.run(replay_dry_run(read_recording(recording), read_settings(),
-                                            warmup_ticks=warmup_ticks, speed=pace))
+        report = asyncio.run(replay_dry_run(read_recording(recording), read_settings(), speed=pace))
     except (RecordingError, PolicyError) as exc:
         raise fail(str(exc)) from None
     if json_out:

@@ -98,6 +98,14 @@ def evaluate(
         help="NAB data folder (<category>/<file>.csv: timestamp,value) instead of scenarios")] = None,
     labels: Annotated[Path | None, typer.Option(help="NAB combined_windows.json, with --nab")] = None,
     out: Annotated[Path | None, typer.Option(help="results folder in NAB's layout, with --nab")] = None,
+    detector: Annotated[list[str] | None, typer.Option(
+        help="with --nab: series detectors to run (netloop, holt, mad; default: netloop, the loop's set)")]
+    = None,
+    runs: Annotated[Path | None, typer.Option(
+        help="folder of labelled multivariate runs (<run>.csv: time, sensors, anomaly[, changepoint])")]
+    = None,
+    train_rows: Annotated[int, typer.Option(min=0, help="with --runs: rows of each run left out of the "
+                                                        "score (SKAB's leaderboard: 400)")] = 400,
     rca: Annotated[list[Path] | None, typer.Option(
         help="folder of root-cause cases: metrics.csv, truth.json, optional graph.json, meta.json "
              "(repeat for several sets)")] = None,
@@ -110,19 +118,20 @@ def evaluate(
 ) -> None:
     """Run scenarios fast, without the live view; one report row per scenario, plus totals.
 
-    With --nab or --rca: evaluate on outside data instead (see the README).
+    With --nab, --runs or --rca: evaluate on outside data instead (see the README).
     """
     from streams.runtime.runner import run_scenario
     from streams.view import report_table
 
-    if nab or labels or out or rca or folds or leave_set_out:
+    if nab or labels or out or detector or runs or rca or folds or leave_set_out:
         if no_act:
-            raise fail("--no-act goes with scenarios: --nab and --rca run no loop and call no tool")
+            raise fail("--no-act goes with scenarios: --nab, --runs and --rca run no loop and call no tool")
         if (folds or leave_set_out) and not rca:
             raise fail("--folds and --leave-set-out go with --rca")
         if folds and leave_set_out:
             raise fail("give --folds or --leave-set-out, not both")
-        return _evaluate_external(scenarios, nab=nab, labels=labels, out=out, rca=rca or [], folds=folds,
+        return _evaluate_external(scenarios, nab=nab, labels=labels, out=out, detectors=detector, runs=runs,
+                                  train_rows=train_rows, rca=rca or [], folds=folds,
                                   leave_set_out=leave_set_out, json_out=json_out)
     loaded = [load_checked(s) for s in (scenarios or builtin_scenarios())]
     settings = read_settings()
@@ -140,36 +149,29 @@ def evaluate(
 
 
 def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels: Path | None,
-                       out: Path | None, rca: list[Path], folds: int | None, leave_set_out: bool,
-                       json_out: str | None) -> None:
+                       out: Path | None, detectors: list[str] | None, runs: Path | None, train_rows: int,
+                       rca: list[Path], folds: int | None, leave_set_out: bool, json_out: str | None) -> None:
     from rich.markup import escape
 
+    from streams.cli.detection import check_detectors, evaluate_nab, evaluate_runs
     from streams.cli.rca import evaluate_rca
     from streams.evaluate.files import ExternalDataError
 
     if scenarios:
-        raise fail("give scenarios, or --nab/--rca, not both")
-    if (labels or out) and not nab:
-        raise fail("--labels and --out go with --nab")
+        raise fail("give scenarios, or --nab/--runs/--rca, not both")
+    if (labels or out or detectors) and not nab:
+        raise fail("--labels, --out and --detector go with --nab")
     if nab and not (labels and out):
         raise fail("--nab needs --labels LABELS.json and --out RESULTS_DIR")
+    check_detectors(detectors)
     try:
-        payload = {**(_evaluate_nab(nab, labels, out, json_out) if nab and labels and out else {}),
+        payload = {**(evaluate_nab(nab, labels, out, detectors, json_out) if nab and labels and out else {}),
+                   **(evaluate_runs(runs, train_rows, json_out) if runs else {}),
                    **(evaluate_rca(rca, folds, leave_set_out, json_out) if rca else {})}
     except ExternalDataError as exc:
         raise fail(escape(str(exc))) from None
     if json_out:
         write_json(json_out, payload)
-
-
-def _evaluate_nab(data: Path, labels: Path, out: Path, json_out: str | None) -> dict:
-    from streams.evaluate.nab import load_nab, nab_report, nab_table, run_nab
-
-    z = read_settings().z_threshold
-    runs = run_nab(load_nab(data, labels), out, z_threshold=z)
-    if json_out != "-":
-        Console().print(nab_table(runs, z))
-    return {"nab": nab_report(runs, z)}
 
 
 @app.command("scenarios", rich_help_panel=LOOP)

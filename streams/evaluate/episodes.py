@@ -57,7 +57,7 @@ def simulated_faults(*, seed: int = 0, per_type: int = 60, severity: tuple[float
     rng.shuffle(types)
     groups = [[t, str(rng.choice(sorted(FAULT_TYPES)))] if pairs else [t] for t in types]
     net = Network.from_scenario(_scenario(seed, groups, severity, sites))
-    filters = {k: default_filter(directions_of(k), warmup=_WARMUP // 2) for k in net.models}
+    filters = {k: default_filter(directions_of(k)) for k in net.models}
     starts: dict[int, list[PlannedFault]] = {}
     for p in net.plan:
         starts.setdefault(p.at + 1, []).append(p)
@@ -68,7 +68,7 @@ def simulated_faults(*, seed: int = 0, per_type: int = 60, severity: tuple[float
         now = {}
         for k, f in filters.items():
             scores, flags = f.step(net.latest[k])
-            now[k] = (scores, flags, f.detector.expected())
+            now[k] = (scores, flags, f.expected())
         group = starts.get(net.tick - 1)
         if group is not None and (evidence := _persistent(net, now, previous)):
             seen.append((group, evidence))

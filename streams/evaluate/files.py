@@ -28,14 +28,20 @@ def read_json(path: Path) -> object:
                                 f"column {exc.colno}") from None
 
 
-def read_csv(path: Path, required: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+def read_csv(path: Path, required: Sequence[str], *, delimiter: str | None = ","
+             ) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a CSV file that must have the ``required`` columns and ≥ 1 row.
 
-    Every row must have as many cells as the header; the error names the line.
+    Every row must have as many cells as the header; the error names the line. With
+    ``delimiter=None`` the separator is ``;`` when the header has one and no comma, else ``,``.
     """
     try:
         with path.open(newline="") as f:
-            table = list(csv.reader(f))
+            if delimiter is None:
+                first = f.readline()
+                delimiter = ";" if ";" in first and "," not in first else ","
+                f.seek(0)
+            table = list(csv.reader(f, delimiter=delimiter))
     except FileNotFoundError:
         raise ExternalDataError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -54,6 +60,17 @@ def read_csv(path: Path, required: Sequence[str]) -> tuple[list[str], list[list[
     if not rows:
         raise ExternalDataError(f"{path}: no data rows")
     return header, rows
+
+
+def parse_number(text: str, path: Path, line: int, column: str) -> float:
+    """A finite number from a CSV cell; the error names the file, the line and the column."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise ExternalDataError(f"{path}: line {line}: {column}: {text!r} is not a number") from None
+    if not np.isfinite(v):
+        raise ExternalDataError(f"{path}: line {line}: {column}: {text!r} is not finite")
+    return v
 
 
 def parse_timestamp(text: object, where: str) -> np.datetime64:

@@ -18,11 +18,16 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from detectors import SERIES_DETECTORS, WindowCounts, score_series, window_counts, window_ids
-from streams.evaluate.files import ExternalDataError, parse_timestamp, read_csv, read_json
+from detectors import (
+    DEFAULT_DETECTOR,
+    SERIES_DETECTORS,
+    WindowCounts,
+    score_series,
+    window_counts,
+    window_ids,
+)
+from streams.evaluate.files import ExternalDataError, parse_number, parse_timestamp, read_csv, read_json
 
-FLAG_SCORE = 0.5
-"""A point is flagged when its score is at least this: the detector's z threshold, squashed."""
 COLUMNS = ("timestamp", "value", "anomaly_score", "label")
 
 
@@ -63,37 +68,39 @@ def load_nab(data_dir: Path, labels_path: Path) -> list[Series]:
     return [_read_series(files[name], name, labels[name], f"{labels_path}: {name}") for name in files]
 
 
-def run_nab(series: list[Series], out_dir: Path, *, z_threshold: float = 6.0,
-            detectors: tuple[str, ...] = tuple(SERIES_DETECTORS)) -> list[DetectorRun]:
+def run_nab(series: list[Series], out_dir: Path, *,
+            detectors: tuple[str, ...] = (DEFAULT_DETECTOR,)) -> list[DetectorRun]:
     """Score every series with each detector, write NAB's results files, count windows."""
     runs = []
     for name in detectors:
         t0 = time.perf_counter()
-        scores = score_series([s.values for s in series], name, threshold=z_threshold)
+        scores = score_series([s.values for s in series], name)
         seconds = time.perf_counter() - t0
         per_series = []
         for s, sc in zip(series, scores, strict=True):
             _write_results(out_dir, name, s, sc)
-            per_series.append((s.name, window_counts(sc >= FLAG_SCORE, s.window_ids, s.windows)))
+            flag = SERIES_DETECTORS[name].flag_score
+            per_series.append((s.name, window_counts(sc >= flag, s.window_ids, s.windows)))
         total = sum((c for _, c in per_series), WindowCounts(0, 0, 0))
         runs.append(DetectorRun(name, total, tuple(per_series), sum(len(s.values) for s in series), seconds))
     return runs
 
 
-def nab_report(runs: list[DetectorRun], z_threshold: float) -> dict:
+def nab_report(runs: list[DetectorRun]) -> dict:
     """The JSON form of the runs: totals and per-series counts per detector."""
-    return {"z_threshold": z_threshold, "flag_score": FLAG_SCORE, "detectors": [
-        {"detector": r.detector, "series": len(r.per_series), "points": r.points, **_counts(r.counts),
+    return {"detectors": [
+        {"detector": r.detector, "flag_score": SERIES_DETECTORS[r.detector].flag_score,
+         "series": len(r.per_series), "points": r.points, **_counts(r.counts),
          "points_per_second": round(r.points / r.seconds) if r.seconds else None,
          "files": [{"file": name, **_counts(c)} for name, c in r.per_series]}
         for r in runs]}
 
 
-def nab_table(runs: list[DetectorRun], z_threshold: float) -> Table:
+def nab_table(runs: list[DetectorRun]) -> Table:
     points = runs[0].points if runs else 0
     series = len(runs[0].per_series) if runs else 0
     t = Table(title="netloop evaluate --nab", caption=f"{series} series, {points} points; flagged: "
-              f"score ≥ {FLAG_SCORE} (z ≥ {z_threshold:g})")
+              f"score ≥ the detector's flag score (netloop: 1 − its alarm level)")
     for col in ("detector", "windows", "found", "FP runs", "prec.", "recall", "F1", "points/s"):
         t.add_column(col, justify="left" if col == "detector" else "right")
     for r in runs:
@@ -145,7 +152,7 @@ def _read_series(path: Path, name: str, windows: list, where: str) -> Series:
     ti, vi = header.index("timestamp"), header.index("value")
     stamps = [r[ti] for r in rows]
     times = _parse_times(stamps, path)
-    values = np.array([_value(r[vi], path, line) for line, r in enumerate(rows, start=2)])
+    values = np.array([parse_number(r[vi], path, line, "value") for line, r in enumerate(rows, start=2)])
     order = np.argsort(times, kind="stable")
     bounds = _read_windows(windows, where)
     return Series(name, tuple(stamps[i] for i in order), tuple(rows[i][vi] for i in order), values[order],
@@ -162,16 +169,6 @@ def _parse_times(stamps: list[str], path: Path) -> np.ndarray:
         line = int(np.isnat(times).argmax()) + 2
         raise ExternalDataError(f"{path}: line {line}: timestamp: {stamps[line - 2]!r} is not a timestamp")
     return times
-
-
-def _value(text: str, path: Path, line: int) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise ExternalDataError(f"{path}: line {line}: value: {text!r} is not a number") from None
-    if not np.isfinite(v):
-        raise ExternalDataError(f"{path}: line {line}: value: {text!r} is not finite")
-    return v
 
 
 def _write_results(out_dir: Path, detector: str, s: Series, scores: np.ndarray) -> None:

@@ -36,7 +36,7 @@ from schemas import TickMark, topics
 from streams.kafka.recovery import MARK, Recovered, recover
 from streams.metrics import LagKey, LoopMetrics
 from streams.runtime.bus import Message
-from streams.runtime.embedded import detector_warmup, load_policies, loop_stages
+from streams.runtime.embedded import load_policies, loop_stages
 from streams.runtime.pipeline import Out, Stage, handle_safely
 from streams.settings import Settings
 
@@ -104,7 +104,7 @@ def fetch_wait_consumer(fetch_max_wait_ms: int) -> type[faust_aiokafka.Consumer]
 
 def create_app(settings: Settings, *, executor: Executor | None = None,
                metrics: LoopMetrics | None = None, hooks: KafkaHooks | None = None,
-               warmup_ticks: int = 300, only: frozenset[str] | None = None,
+               only: frozenset[str] | None = None,
                lag_interval: float = 5.0) -> faust.App:
     """A faust app running every stage of the loop as an agent (or the stages named in ``only``).
 
@@ -124,8 +124,8 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
         if hooks.on_rows is not None:
             hooks.on_rows(n)
 
-    stages = loop_stages(settings, load_policies(settings), warmup=detector_warmup(warmup_ticks),
-                         act=executor is not None, executor=executor, on_rows=rows, extra=hooks.extra)
+    stages = loop_stages(settings, load_policies(settings), act=executor is not None, executor=executor,
+                         on_rows=rows, extra=hooks.extra)
     stages = [s for s in stages if only is None or s.name in only]
     startup = _Startup(settings, app, stages)
     progress: dict[LagKey, int] = {}

@@ -42,7 +42,7 @@ async def run_on_kafka(scenario: Scenario, settings: Settings, *, speed: float, 
 
     caller = HttpToolCaller(settings.mcp_url)
     app = create_app(settings, executor=Executor(caller=caller) if act else None,
-                     metrics=LoopMetrics(), warmup_ticks=scenario.warmup_ticks,
+                     metrics=LoopMetrics(),
                      hooks=KafkaHooks(extra=[recorder], on_rows=count, on_tick_closed=closed))
     tools = asyncio.create_task(emulator.serve_tools())
     start = time.perf_counter()

@@ -21,7 +21,7 @@ from streams.metrics import LoopMetrics
 from streams.recording.files import Recorded
 from streams.recording.recorder import Recorder
 from streams.runtime.bus import EmbeddedBus
-from streams.runtime.embedded import detector_warmup, load_policies, loop_stages
+from streams.runtime.embedded import load_policies, loop_stages
 from streams.runtime.pipeline import Pipeline
 from streams.settings import Settings
 
@@ -63,7 +63,7 @@ class ReplayReport(BaseModel):
     wall_seconds: float
 
 
-async def replay_dry_run(messages: Iterable[Recorded], settings: Settings, *, warmup_ticks: int,
+async def replay_dry_run(messages: Iterable[Recorded], settings: Settings, *,
                          speed: float | None = None) -> ReplayReport:
     """Feed a recording through every stage but act; ``speed`` scales recorded time (None: max)."""
     metrics, recorder = LoopMetrics(), Recorder()
@@ -72,8 +72,7 @@ async def replay_dry_run(messages: Iterable[Recorded], settings: Settings, *, wa
     def count(n: int) -> None:
         rows[0] += n
 
-    stages = loop_stages(settings, load_policies(settings), warmup=detector_warmup(warmup_ticks),
-                         act=False, executor=None, on_rows=count,
+    stages = loop_stages(settings, load_policies(settings), act=False, executor=None, on_rows=count,
                          extra=[recorder])
     start = time.perf_counter()
     counts = {"records": 0, "telemetry": 0, "ticks": 0}

@@ -61,14 +61,14 @@ def load_policies(settings: Settings) -> PolicyTable:
     return PolicyTable.load(settings.policies) if settings.policies else PolicyTable.default()
 
 
-def loop_stages(settings: Settings, policies: PolicyTable, *, warmup: int, act: bool,
+def loop_stages(settings: Settings, policies: PolicyTable, *, act: bool,
                 executor: Executor | None, on_rows: Callable[[int], None] | None,
                 extra: list[Stage], twin: Twin | None = None,
                 approvals: ApprovalBook | None = None) -> list[Stage]:
     """The stages of the loop in order; without an executor there is no act stage."""
     s = settings
     stages: list[Stage] = [
-        DetectStage(DetectorConfig(threshold=s.z_threshold, warmup=warmup), on_rows=on_rows),
+        DetectStage(DetectorConfig(level=s.anomaly_level), on_rows=on_rows),
         LocalizeStage(),
         DecideStage(decider(settings, policies, act=act and executor is not None, twin=twin,
                             approvals=approvals)),
@@ -102,11 +102,6 @@ def workflow_engine(executor: Executor, policies: PolicyTable) -> WorkflowEngine
     context = getattr(executor.caller, "context", None)
     return WorkflowEngine(executor=executor, policies=policies,
                           context=context or (lambda action_id: ExecutionContext(action_id)))
-
-
-def detector_warmup(scenario_warmup_ticks: int) -> int:
-    """Scores start halfway through the scenario's warm-up (at least 30 ticks in)."""
-    return max(30, scenario_warmup_ticks // 2)
 
 
 class EmbeddedLoop:
@@ -154,8 +149,7 @@ class EmbeddedLoop:
                 state.entity_reports += n
                 self.metrics.entity_reports.inc(n)
 
-            warmup = detector_warmup(self.scenario.warmup_ticks)
-            stages = loop_stages(self.settings, self.policies, warmup=warmup, act=self.act,
+            stages = loop_stages(self.settings, self.policies, act=self.act,
                                  executor=state.executor, on_rows=count_rows,
                                  extra=[self.recorder, *self.taps], twin=NetworkTwin(self.network),
                                  approvals=self.approvals)

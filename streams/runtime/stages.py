@@ -21,8 +21,9 @@ import numpy as np
 from actuators import Decider, Verifier, WorkflowEngine
 from detectors import (
     DEFAULT_DETECTOR,
-    AnomalyFilter,
+    DEFAULT_LEVEL,
     IncidentTracker,
+    OnsetFilter,
     TopologyGraph,
     default_filter,
     directions_of,
@@ -51,9 +52,8 @@ Out = tuple[str, str | None, Record]
 class DetectorConfig:
     """How detectors are built for a new shard."""
 
-    threshold: float = 6.0
-    warmup: int = 60
-    relearn_after: int = 240
+    level: float = DEFAULT_LEVEL
+    max_state: int = 240
 
 
 class DetectStage:
@@ -65,7 +65,7 @@ class DetectStage:
     def __init__(self, config: DetectorConfig, on_rows: Callable[[int], None] | None = None) -> None:
         self.config = config
         self.on_rows = on_rows
-        self._filters: dict[tuple[str, EntityKind], tuple[tuple[str, ...], AnomalyFilter]] = {}
+        self._filters: dict[tuple[str, EntityKind], tuple[tuple[str, ...], OnsetFilter]] = {}
 
     async def handle(self, msg: Message) -> list[Out]:
         batch = decode_telemetry(msg.value)
@@ -82,13 +82,12 @@ class DetectStage:
         batch = decode_telemetry(msg.value)
         self._filter(batch).step(batch.values)
 
-    def _filter(self, batch: Batch) -> AnomalyFilter:
+    def _filter(self, batch: Batch) -> OnsetFilter:
         key = (batch.shard, batch.kind)
         known = self._filters.get(key)
         if known is None or known[0] != batch.entity_ids:
             c = self.config
-            f = default_filter(directions_of(batch.kind), threshold=c.threshold, warmup=c.warmup,
-                               relearn_after=c.relearn_after)
+            f = default_filter(directions_of(batch.kind), level=c.level, max_state=c.max_state)
             known = self._filters[key] = (batch.entity_ids, f)
         return known[1]
 
@@ -97,13 +96,13 @@ class DetectStage:
         if not len(rows):
             return []
         names = kpi_names(batch.kind)
-        expected = self._filters[(batch.shard, batch.kind)][1].detector.expected()
+        expected = self._filters[(batch.shard, batch.kind)][1].expected()
         out: list[Out] = []
         for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
             e = batch.entity_ids[i]
             out.append((topics.ANOMALIES, e, AnomalyEvent(
                 entity_id=e, kpi=names[j], tick=batch.tick, value=float(batch.values[i, j]),
-                expected=float(expected[i, j]), score=round(float(scores[i, j]), 3),
+                expected=float(expected[i, j]), score=float(scores[i, j]),
                 detector=DEFAULT_DETECTOR)))
         return out
 
