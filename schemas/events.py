@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from schemas import topics
-from schemas.base import Record
+from schemas.base import MAX_TICK, Record
 
 ToolArgument = str | int | float | bool
 
@@ -20,7 +20,7 @@ class AnomalyEvent(Record):
 
     entity_id: str
     kpi: str
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     value: float
     expected: float = Field(description="the baseline the detector expected")
     score: float = Field(ge=0, description="signed-to-bad-direction z-score, in baseline sigmas")
@@ -52,8 +52,8 @@ class Incident(Record):
 
     incident_id: str
     status: IncidentStatus
-    opened_tick: int = Field(ge=0)
-    tick: int = Field(ge=0, description="tick of this update")
+    opened_tick: int = Field(ge=0, le=MAX_TICK)
+    tick: int = Field(ge=0, le=MAX_TICK, description="tick of this update")
     fault_type: str | None
     confidence: float = Field(ge=0, le=1)
     candidates: list[Candidate] = Field(min_length=1)
@@ -82,7 +82,7 @@ class ActionRequest(Record):
 
     action_id: str = Field(description="incident id + attempt; the idempotency key")
     incident_id: str
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     tool: str
     target: str
     arguments: dict[str, ToolArgument]
@@ -98,7 +98,7 @@ class ActionResult(Record):
 
     action_id: str
     incident_id: str
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     tool: str
     target: str
     ok: bool
@@ -129,7 +129,7 @@ class Evidence(Record):
 
     entity_id: str
     kpi: str
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     value: float
     expected: float = Field(description="the detector's baseline")
     score: float
@@ -164,7 +164,7 @@ class DecisionRecord(Record):
     topic = topics.DECISIONS
 
     incident_id: str
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     stage: str
     decision: DecisionKind
     fault_type: str | None = None

@@ -27,6 +27,7 @@ from streams.recording.recorder import Recorder
 from streams.runtime.bus import EmbeddedBus
 from streams.runtime.control import ControlServer
 from streams.runtime.pipeline import Pipeline, Stage
+from streams.runtime.shards import StateBounds
 from streams.runtime.stages import (
     ActStage,
     DecideStage,
@@ -68,7 +69,7 @@ def loop_stages(settings: Settings, policies: PolicyTable, *, warmup: int, act: 
     """The stages of the loop in order; without an executor there is no act stage."""
     s = settings
     stages: list[Stage] = [
-        DetectStage(DetectorConfig(threshold=s.z_threshold, warmup=warmup), on_rows=on_rows),
+        DetectStage(detector_config(settings, warmup), on_rows=on_rows),
         LocalizeStage(),
         DecideStage(decider(settings, policies, act=act and executor is not None, twin=twin,
                             approvals=approvals)),
@@ -78,6 +79,14 @@ def loop_stages(settings: Settings, policies: PolicyTable, *, warmup: int, act: 
     stages.append(VerifyStage(Verifier(recovery_ticks=s.recovery_ticks, verify_ticks=s.verify_ticks,
                                        max_attempts=s.max_attempts)))
     return stages + extra
+
+
+def detector_config(settings: Settings, warmup: int) -> DetectorConfig:
+    """The detect stage's detectors and the bounds of its state, from the settings."""
+    s = settings
+    bounds = StateBounds(max_shards=s.detect_max_shards, max_entities=s.detect_max_entities,
+                         ttl_s=s.detect_state_ttl_s, max_ahead=s.tick_max_ahead)
+    return DetectorConfig(threshold=s.z_threshold, warmup=warmup, bounds=bounds)
 
 
 def decider(settings: Settings, policies: PolicyTable, *, act: bool, twin: Twin | None,
