@@ -11,6 +11,12 @@ Frames may repeat their shard's tick (a redelivered or second frame of a tick
 is scored too, so a forged frame cannot push the real one out); tick marks are
 strict, because a mark closes its tick.
 
+A key whose ticks are refused as behind ``rewind_after`` times in a row, each
+after the one before, has started over (a producer restarted, or a forged tick
+ran it ahead): its timeline is taken from there. A forged far-ahead tick thus
+blinds its key for at most ``rewind_after`` ticks, and a restarted producer is
+followed again; the ticks a consumer has already closed stay closed.
+
 >>> w = TickWindow(max_ahead=10, strict=True)
 >>> w.admit("a", 5); w.admit("b", 7)
 >>> w.admit("a", 1000)
@@ -33,16 +39,33 @@ class TickWindow:
     The first tick ever admitted has nothing to be measured against and sets the latest.
     """
 
-    def __init__(self, *, max_ahead: int, strict: bool = False) -> None:
-        self.max_ahead, self.strict = max_ahead, strict
+    def __init__(self, *, max_ahead: int, strict: bool = False, rewind_after: int = 3) -> None:
+        self.max_ahead, self.strict, self.rewind_after = max_ahead, strict, rewind_after
         self.latest: int | None = None
         self._last: dict[Hashable, int] = {}
+        self._behind: dict[Hashable, tuple[int, int]] = {}  # key → (refusals in a row, last refused)
 
     def admit(self, key: Hashable, tick: int) -> None:
         """Record ``tick`` for ``key``; raise :class:`BadRecord` when it is behind or too far ahead."""
-        self.check(key, tick)
+        try:
+            self.check(key, tick)
+        except BadRecord as exc:
+            if exc.kind != "tick_behind" or not self._rewinds(key, tick):
+                raise
+        self._behind.pop(key, None)
         self._last[key] = tick
         self.latest = tick if self.latest is None else max(self.latest, tick)
+
+    def _rewinds(self, key: Hashable, tick: int) -> bool:
+        """Count a refusal as behind; True when the key has now started over at ``tick``."""
+        count, prev = self._behind.get(key, (0, tick))
+        count = count + 1 if count and tick > prev else 1
+        if count < self.rewind_after:
+            self._behind[key] = (count, tick)
+            return False
+        self._last[key] = tick
+        self.latest = max(self._last.values())
+        return True
 
     def check(self, key: Hashable, tick: int) -> None:
         """Raise :class:`BadRecord` when ``key`` may not have ``tick`` now; change nothing."""
@@ -66,6 +89,7 @@ class TickWindow:
     def forget(self, key: Hashable) -> None:
         """Drop what is known of ``key`` (its state was evicted)."""
         self._last.pop(key, None)
+        self._behind.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._last)
