@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 from enum import StrEnum
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from schemas import topics
 from schemas.base import MAX_TICK, Record
@@ -60,6 +61,12 @@ class Incident(Record):
     symptoms: list[str] = Field(description="entity ids with anomalies grouped into the incident")
     attempt: int = Field(default=0, ge=0, description="index of the candidate being remediated")
     reason: str = ""
+
+    @model_validator(mode="after")
+    def _attempt_names_a_candidate(self) -> Self:
+        if self.attempt >= len(self.candidates):
+            raise ValueError(f"attempt: {self.attempt} names no candidate (there are {len(self.candidates)})")
+        return self
 
 
 class ToolCall(Record):
