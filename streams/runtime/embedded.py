@@ -19,6 +19,7 @@ from actuators import (
     Verifier,
     WorkflowEngine,
 )
+from actuators.catalogue import check_policies
 from netmcp import ExecutionContext
 from schemas import topics
 from simulator import Network, NetworkTwin, Scenario
@@ -37,6 +38,7 @@ from streams.runtime.stages import (
     VerifyStage,
 )
 from streams.settings import Settings
+from streams.tools.catalogue import policy_catalogue
 from streams.tools.runtime import NetMcpRuntime
 
 
@@ -58,8 +60,11 @@ TickHook = Callable[[LoopState], Awaitable[None] | None]
 
 
 def load_policies(settings: Settings) -> PolicyTable:
-    """The user's policy file if one is set, else the default table (``PolicyError`` if bad)."""
-    return PolicyTable.load(settings.policies) if settings.policies else PolicyTable.default()
+    """The user's policy file if one is set, else the default table, checked against the tool and
+    fault catalogues (``PolicyError`` naming the file and the field if bad)."""
+    table = PolicyTable.load(settings.policies) if settings.policies else PolicyTable.default()
+    check_policies(table, policy_catalogue(), str(settings.policies or "built-in policies"))
+    return table
 
 
 def loop_stages(settings: Settings, policies: PolicyTable, *, warmup: int, act: bool,
