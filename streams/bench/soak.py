@@ -83,8 +83,10 @@ class FuzzOutcome:
 class _Injector:
     """Sends a share of the hostile records each tick, and hostile tool calls every few ticks."""
 
-    def __init__(self, loop: EmbeddedLoop, taps: _Taps, records: HostileRecords, per_tick: float) -> None:
+    def __init__(self, loop: EmbeddedLoop, taps: _Taps, records: HostileRecords, per_tick: float,
+                 calls_every: int = 10) -> None:
         self.loop, self.taps, self.records, self.per_tick = loop, taps, records, per_tick
+        self.calls_every = calls_every
         self.bad_digests: list[bytes] = []  # fuzz only: the soak's injector keeps none (see _count)
         self.counts = {"bad": 0, "taken": 0, "calls": 0, "calls_refused": 0}
         self.kinds: dict[str, int] = {}
@@ -105,7 +107,7 @@ class _Injector:
             await self.loop.bus.publish(h.topic, f"{HOSTILE_KEY}{h.key}", h.raw)
             self._count(h)
         await self.loop.bus.drain()
-        if state.network.tick % 10 == 0:
+        if state.network.tick % self.calls_every == 0:
             await self._calls(state)
 
     def _count(self, h: Hostile) -> None:
@@ -214,7 +216,8 @@ def soak(minutes: float, *, per_tick: float = 20.0, sample_s: float = 60.0, ttl_
     start = last = time.monotonic()
 
     def hook(loop: EmbeddedLoop) -> Callable:
-        inject = _Injector(loop, taps, HostileRecords(3, fake_entities=2000), per_tick)
+        # hostile calls every tick: the tool server's audit buffer reaches its bound in minutes
+        inject = _Injector(loop, taps, HostileRecords(3, fake_entities=2000), per_tick, calls_every=1)
 
         async def tick(state: LoopState) -> None:
             nonlocal last

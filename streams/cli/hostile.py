@@ -44,9 +44,9 @@ def bench_soak(minutes: float) -> None:
                       f"RSS {sample['rss_mb']:7.1f} MB", highlight=False)
 
     samples = soak(minutes, report=show)
-    steady = [s["rss_mb"] for s in samples if s["minutes"] >= min(1.0, minutes / 2)]
-    if steady:
-        base = steady[0]
-        lo, hi = min(steady), max(steady)
-        console.print(f"RSS after the first minute {base:.1f} MB; then {lo:.1f}–{hi:.1f} MB "
-                      f"({(lo / base - 1) * 100:+.1f}% to {(hi / base - 1) * 100:+.1f}%)")
+    for after in (1.0, 5.0) if minutes >= 10 else (min(1.0, minutes / 2),):
+        steady = [s["rss_mb"] for s in samples if s["minutes"] >= after]
+        if steady:
+            base, lo, hi = steady[0], min(steady), max(steady)
+            console.print(f"RSS at {after:g} min {base:.1f} MB; from then on {lo:.1f}–{hi:.1f} MB "
+                          f"({(lo / base - 1) * 100:+.1f}% to {(hi / base - 1) * 100:+.1f}%)")
