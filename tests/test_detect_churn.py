@@ -89,6 +89,25 @@ def test_a_new_entity_warms_up_on_its_own_while_the_others_keep_scoring() -> Non
     assert _anomalous(_feed(stage, _frame(101, grown[::-1], rng, down=CELLS[0]))) >= {CELLS[0]}
 
 
+def test_a_copy_of_a_frame_sent_again_in_its_tick_teaches_the_known_entities_nothing() -> None:
+    rng = np.random.default_rng(11)
+    copied, clean = _stage(), _stage()
+    for t in range(60):
+        raw = _frame(t, CELLS, rng)
+        for stage in (copied, clean):
+            _feed(stage, raw)
+        body = json.loads(raw)
+        body["entity_ids"].append("cell-0001-9")
+        body["values"].append(body["values"][0])
+        for _ in range(3):  # the same tick again, with an extra entity
+            assert _anomalous(_feed(copied, json.dumps(body).encode())) == set()
+    outage = _frame(60, CELLS, rng, down=CELLS[0])
+    assert _anomalous(_feed(copied, outage)) == _anomalous(_feed(clean, outage)) == {CELLS[0]}
+    a = copied.states._shards[("sites-0001", "cell")].filter.detector.expected()[:3]
+    b = clean.states._shards[("sites-0001", "cell")].filter.detector.expected()
+    np.testing.assert_allclose(a, b)
+
+
 def test_a_frame_listing_an_entity_twice_is_a_dead_letter_naming_it() -> None:
     stage = _stage()
     [letter] = _letters(_feed(stage, _frame(0, [CELLS[0], CELLS[0]], np.random.default_rng(0))))

@@ -1,7 +1,9 @@
 """Detector state per shard: entity rows that join and leave, bounded in number, evicted when unseen.
 
 Entity churn is normal: a frame may name an entity the shard has not seen, leave
-one out, or list them in another order. Each (shard, kind) keeps one detector
+one out, or list them in another order. Each entity learns a tick once: a frame
+that repeats a tick (redelivered, or a copy with an extra entity) teaches the
+entities that had it nothing, and cannot make them flag twice. Each (shard, kind) keeps one detector
 set whose rows are its entities; a new entity gets a fresh row (it warms up on
 its own), an absent one keeps its state and learns nothing that step, and no
 frame ever resets the rows of the others.
@@ -61,6 +63,7 @@ class _Shard:
         self.ids = list(ids)
         self.row = {e: i for i, e in enumerate(ids)}
         self.seen = np.full(len(ids), now)
+        self.tick = np.full(len(ids), -1, dtype=np.int64)  # the last tick each row learned
         self.last_seen = now
         self._cache: tuple[tuple[str, ...], np.ndarray] | None = None
 
@@ -72,10 +75,13 @@ class _Shard:
         self._cache = (ids, rows)
         return rows
 
-    def select(self, index: np.ndarray, ids: list[str], seen: np.ndarray) -> None:
+    def select(self, index: np.ndarray, ids: list[str], now: float) -> None:
         """Re-row the state: row ``i`` becomes old row ``index[i]`` (-1: a fresh row for ``ids[i]``)."""
         self.filter.select_rows(index)
-        self.ids, self.seen = ids, seen
+        fresh = np.asarray(index) < 0
+        self.seen = np.where(fresh, now, self.seen[np.maximum(index, 0)]) if len(index) else self.seen[:0]
+        self.tick = np.where(fresh, -1, self.tick[np.maximum(index, 0)]) if len(index) else self.tick[:0]
+        self.ids = ids
         self.row = {e: i for i, e in enumerate(ids)}
         self._cache = None
 
@@ -140,6 +146,7 @@ class ShardStates:
 
     def _first(self, shard: _Shard, batch: Batch) -> Scored:
         n = len(shard.ids)
+        shard.tick[:] = batch.tick
         scores, flags = shard.filter.step(batch.values[:n])
         return Scored(np.arange(n), scores, flags, shard.filter.detector.expected(),
                       batch.entity_ids[n:])
@@ -152,8 +159,15 @@ class ShardStates:
             rows, refused = self._add(shard, ids, rows, now)
         present = np.flatnonzero(rows >= 0)
         rows_present = rows[present]
+        newer = shard.tick[rows_present] < batch.tick  # each entity learns a tick once: a repeat is not news
+        if not newer.all():
+            present, rows_present = present[newer], rows_present[newer]
         shard.seen[rows_present] = now
+        shard.tick[rows_present] = batch.tick
         n = len(shard.ids)
+        if not len(present):
+            k = batch.values.shape[1]
+            return Scored(present, np.zeros((0, k)), np.zeros((0, k), dtype=bool), np.zeros((0, k)), refused)
         f = shard.filter
         if len(present) == len(ids) == n and (rows == np.arange(n)).all():  # the usual frame
             scores, flags = f.step(batch.values)
@@ -177,8 +191,7 @@ class ShardStates:
         if admitted:
             n = len(shard.ids)
             index = np.concatenate([np.arange(n), np.full(len(admitted), -1)])
-            seen = np.concatenate([shard.seen, np.full(len(admitted), now)])
-            shard.select(index, shard.ids + admitted, seen)
+            shard.select(index, shard.ids + admitted, now)
             self._entities += len(admitted)
         return shard.rows_of(ids), refused
 
@@ -197,4 +210,4 @@ class ShardStates:
             keep = np.flatnonzero(now - shard.seen <= ttl)
             if len(keep) < len(shard.ids):
                 self._entities -= len(shard.ids) - len(keep)
-                shard.select(keep, [shard.ids[i] for i in keep], shard.seen[keep])
+                shard.select(keep, [shard.ids[i] for i in keep], now)
