@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from detectors.base import take_rows
+
 
 def _sigma(var: np.ndarray, weight: np.ndarray, level: np.ndarray, rel_floor: float,
            abs_floor: float) -> np.ndarray:
@@ -107,10 +109,35 @@ class HoltBaseline:
             self._init_state(X)
         else:
             m = None if mask is None or mask.all() else np.asarray(mask, dtype=self.dtype)
+            fresh = (self._n == 0) & (True if mask is None else np.asarray(mask, dtype=bool)) \
+                if self._fresh else None
             _holt_update(self._level, self._trend, self._var, self._weight, X - self._f, m,
                          self.alpha, self.beta, self.gamma)
             self._n += 1 if m is None else np.asarray(mask, dtype=bool)
+            if fresh is not None:
+                self._start(X, fresh)
         self._refresh()
+
+    def select_rows(self, index: np.ndarray) -> None:
+        """Keep the state of rows ``index`` in that order; a row at ``-1`` starts afresh.
+
+        A fresh row scores zero until it has learned ``warmup`` values, the
+        first of which becomes its level, as for a new detector.
+        """
+        if not hasattr(self, "_level"):
+            return
+        for name in ("_level", "_trend", "_var", "_weight", "_n"):
+            setattr(self, name, take_rows(getattr(self, name), index))
+        self._set_orientation(self._level.shape)
+        self._fresh = bool((np.asarray(index) < 0).any()) or self._fresh
+        self._refresh()
+
+    def _start(self, X: np.ndarray, rows: np.ndarray) -> None:
+        """Series in ``rows`` (N×K booleans) learned their first value: it is their level."""
+        self._level[rows] = X[rows]
+        for state in (self._trend, self._var, self._weight):
+            state[rows] = 0.0
+        self._fresh = bool((self._n == 0).any())
 
     def score_many(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=self.dtype)
@@ -145,6 +172,10 @@ class HoltBaseline:
         self._var = np.zeros_like(X)
         self._weight = np.zeros_like(X)
         self._n = np.ones(X.shape, dtype=np.int64)
+        self._fresh = False  # some series have learned nothing yet (rows added by select_rows)
+        self._set_orientation(X.shape)
+
+    def _set_orientation(self, shape: tuple[int, ...]) -> None:
         a, b = orientation(self.directions)
-        self._a = np.broadcast_to(a.astype(self.dtype), X.shape).copy()
-        self._b = np.broadcast_to(b.astype(self.dtype), X.shape).copy()
+        self._a = np.broadcast_to(a.astype(self.dtype), shape).copy()
+        self._b = np.broadcast_to(b.astype(self.dtype), shape).copy()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from detectors.base import take_rows
 from detectors.baseline import HoltBaseline
 
 
@@ -82,6 +83,15 @@ class LevelShift:
             self._up = self._up * keep + up * m  # exactly one of the two terms, the other adds 0
             self._down = self._down * keep + down * m
         self._base.learn_many(X, mask)
+
+    def select_rows(self, index: np.ndarray) -> None:
+        """Keep the state of rows ``index`` in that order; a row at ``-1`` starts afresh (sums at 0)."""
+        if not hasattr(self, "_base"):
+            return
+        self._up, self._down = take_rows(self._up, index), take_rows(self._down, index)
+        d = np.broadcast_to(self.directions, self._up.shape)
+        self._a, self._b = (d >= 0).astype(self.dtype), (d <= 0).astype(self.dtype)
+        self._base.select_rows(index)
 
     def score_many(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=self.dtype)

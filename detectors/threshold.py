@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detectors.base import Detector
+from detectors.base import Detector, take_rows
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class ZThreshold:
         return scores >= self.threshold
 
     def learn(self, scores: np.ndarray, mask: np.ndarray | None = None) -> None:
+        return None
+
+    def select_rows(self, index: np.ndarray) -> None:
         return None
 
 
@@ -87,6 +90,11 @@ class QuantileThreshold:
         learn = np.ones(s.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
         _quantile_update(self._q, self._scale, s, learn, self.quantile, self.rate)
 
+    def select_rows(self, index: np.ndarray) -> None:
+        """Keep the quantiles of rows ``index`` in that order; a row at ``-1`` starts at the floor."""
+        if hasattr(self, "_q"):
+            self._q, self._scale = take_rows(self._q, index), take_rows(self._scale, index, 1.0)
+
 
 class AnomalyFilter:
     """Score, classify, then learn only from points that were not flagged.
@@ -105,18 +113,38 @@ class AnomalyFilter:
         self.relearn_after = relearn_after
         self.learn_flagged = learn_flagged
 
-    def step(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Score one time step, learn from it, return ``(scores, flags)``."""
+    def step(self, X: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Score one time step, learn from it, return ``(scores, flags)``.
+
+        Where ``mask`` (N×K, or N×1 per row) is false, the series is absent from
+        this step: it is never flagged, learns nothing and keeps its streak.
+        """
         scores = self.detector.score_many(X)
         flags = self.threshold.classify(scores)
-        streak = self._streak(flags)
+        if mask is not None:
+            flags &= mask
+        streak = self._streak(flags, mask)
         learn = None if self.learn_flagged else ~flags | (streak > self.relearn_after)
+        if mask is not None:
+            learn = np.broadcast_to(mask, flags.shape) if learn is None else learn & mask
         self.detector.learn_many(X, mask=learn)
         self.threshold.learn(scores, mask=learn)
         return scores, flags
 
-    def _streak(self, flags: np.ndarray) -> np.ndarray:
+    def select_rows(self, index: np.ndarray) -> None:
+        """Keep the state of rows ``index`` in that order; a row at ``-1`` starts afresh.
+
+        Needs a detector and threshold with ``select_rows`` (the default set has them).
+        """
+        self.detector.select_rows(index)  # type: ignore[attr-defined]
+        self.threshold.select_rows(index)
+        if getattr(self, "_run", None) is not None:
+            self._run = take_rows(self._run, index)
+
+    def _streak(self, flags: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         prev = getattr(self, "_run", None)
         run = ((prev if prev is not None else 0) + 1) * flags  # no np.where: 5× the cost on a frame
+        if mask is not None and prev is not None:
+            run = np.where(mask, run, prev)
         self._run = run
         return run

@@ -4,7 +4,8 @@
   simulator, or an adapter to a real network) carrying the tools of a role
   (``ran``, ``core``, ``all``) and the NetMCP extension: tool metadata
   (:class:`ToolSpec`), token checks, parameter verification, trace ids,
-  idempotency on the action id, audit, search and most-used-first listings.
+  idempotency on the action id bound to caller and request (:mod:`netmcp.ledger`), audit, search and
+  most-used-first listings. :mod:`netmcp.shapes` describes what each tool takes, for policy checks.
 - :class:`NetMcpClient` negotiates the extension and falls back to plain MCP.
 - :class:`ExecutionContext` is the state one workflow instance shares between its calls.
 - The management server (registry, discovery, tokens) is :mod:`netmcp.management`,

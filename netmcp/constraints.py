@@ -16,6 +16,7 @@ model) plug in as :class:`CallCheck` callables and answer the same way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -73,9 +74,14 @@ class Range:
         if value is None:
             return ALLOW
         if not isinstance(value, int | float) or isinstance(value, bool):
-            return Verdict("refuse", self.param, self.text, f"{self.param} must be a number, got {value!r}")
-        if (self.ge is not None and value < self.ge) or (self.le is not None and value > self.le):
-            return Verdict("refuse", self.param, self.text, f"{self.param} = {value:g} breaks {self.text}")
+            return Verdict("refuse", self.param, self.text,
+                           f"{self.param} must be a number, got {_shown(value)}")
+        number = _finite(value)
+        if number is None:
+            return Verdict("refuse", self.param, self.text,
+                           f"{self.param} must be a finite number, got {_shown(value)}")
+        if (self.ge is not None and number < self.ge) or (self.le is not None and number > self.le):
+            return Verdict("refuse", self.param, self.text, f"{self.param} = {number:g} breaks {self.text}")
         return ALLOW
 
     def describe(self) -> dict[str, Any]:
@@ -96,7 +102,7 @@ class _Predicate:
             return None
         try:
             return bool(self.predicate(*(args[p] for p in self.params)))
-        except (TypeError, ValueError):  # a value of the wrong type cannot satisfy a rule
+        except (TypeError, ValueError, ArithmeticError):  # a value of the wrong type cannot satisfy a rule
             return False
 
 
@@ -107,7 +113,7 @@ class Rule(_Predicate):
     def check(self, args: Mapping[str, Any]) -> Verdict:
         if self._holds(args) is not False:
             return ALLOW
-        shown = ", ".join(f"{p} = {args[p]!r}" for p in self.params)
+        shown = ", ".join(f"{p} = {_shown(args[p])}" for p in self.params)
         return Verdict("refuse", self.params[0], self.text, f"{shown} breaks {self.text}")
 
     def describe(self) -> dict[str, Any]:
@@ -148,7 +154,19 @@ def fill_derived(derived: Sequence[Derived], args: dict[str, Any]) -> list[str]:
 
 def verify(constraints: Sequence[Constraint], args: Mapping[str, Any],
            checks: Sequence[CallCheck] = (), tool: str = "") -> Verdict:
-    """The first refusal among ``constraints`` then ``checks``; else the first *confirm*; else allow."""
+    """The first refusal among ``constraints`` then ``checks``; else the first *confirm*; else allow.
+
+    Before any of them, every number among ``args`` must be finite: NaN fails every
+    comparison, so it would pass any range, and an integer past the float range
+    cannot be compared with one.
+
+    >>> verify((), {"max_utilization_ratio": float("nan")}).reason
+    'max_utilization_ratio must be a finite number, got nan'
+    """
+    for name, value in args.items():
+        if isinstance(value, int | float) and not isinstance(value, bool) and _finite(value) is None:
+            return Verdict("refuse", name, "finite number", f"{name} must be a finite number, got "
+                           f"{_shown(value)}")
     confirm: Verdict | None = None
     for c in constraints:
         v = c.check(args)
@@ -156,9 +174,29 @@ def verify(constraints: Sequence[Constraint], args: Mapping[str, Any],
             return v
         confirm = confirm or (v if v.outcome == "confirm" else None)
     for check in checks:
-        v = check(tool, args)
+        try:
+            v = check(tool, args)
+        except Exception as exc:  # noqa: BLE001 - a check that cannot decide must not let the call through
+            return Verdict("refuse", None, "model-based check", f"a model-based check failed: {exc!r}"[:300])
         if v is not None and v.outcome == "refuse":
             return v
         if v is not None and v.outcome == "confirm":
             confirm = confirm or v
     return confirm or ALLOW
+
+
+def _finite(value: float) -> float | None:
+    """``value`` as a float when it is finite and within the float range; else None."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _shown(value: Any) -> str:
+    """A short text of a value for a refusal (a huge integer or string is cut, never printed whole)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

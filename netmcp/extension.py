@@ -5,9 +5,10 @@
 
 - a ``tools/call`` interceptor that, before a call reaches the network, gives
   it a trace id, checks the caller's token against the tool's permission
-  level, fills in derived parameters and defaults, verifies the constraints —
-  and afterwards answers a repeated idempotency key (the action id) with the
-  first result instead of executing again, counts the call for the caller's
+  level, refuses unknown parameters, fills in derived parameters and defaults,
+  verifies the constraints — and answers a repeated idempotency key (the
+  action id) of the same caller and request with the first result instead of
+  executing again (:mod:`netmcp.ledger`), counts the call for the caller's
   listing order, and writes the audit record;
 - the request methods of :mod:`netmcp.protocol` (hello, tools/list, tools/search).
 
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -29,8 +30,16 @@ from mcp_types import CallToolRequestParams, CallToolResult, Tool
 from netmcp.audit import AuditLog, AuditRecord
 from netmcp.constraints import fill_derived
 from netmcp.gate import Caller, Gate, Refused, bearer_of
+from netmcp.ledger import IdempotencyLedger, key_reused, request_digest
 from netmcp.methods import Methods, caller_key
-from netmcp.spec import META_CONFIRMED, META_CONTEXT, META_TRACE, NETMCP, NETMCP_VERSION, ToolSpec
+from netmcp.spec import (
+    META_CONFIRMED,
+    META_CONTEXT,
+    META_TRACE,
+    NETMCP,
+    NETMCP_VERSION,
+    ToolSpec,
+)
 from schemas import ACTION_ID_META
 
 META_REPLAYED = "io.netloop/replayed"
@@ -50,7 +59,9 @@ class NetMcpExtension(Extension):
     audit
         Where call records go.
     ledger_size
-        Idempotency keys remembered (oldest forgotten first).
+        Idempotency keys remembered per caller (see :class:`~netmcp.ledger.IdempotencyLedger`).
+    ledger
+        The idempotency ledger itself (default: one of ``ledger_size`` keys per caller).
     connect
         Maps an NF's endpoint URL to what an MCP client connects to (tests: an in-memory server).
     """
@@ -59,14 +70,13 @@ class NetMcpExtension(Extension):
 
     def __init__(self, specs: Mapping[str, ToolSpec], *, server_id: str, role: str, gate: Gate,
                  audit: AuditLog | None = None, ledger_size: int = 10_000,
+                 ledger: IdempotencyLedger | None = None,
                  connect: Callable[[str], Any] | None = None) -> None:
         self.specs = dict(specs)
         self.server_id, self.role, self.gate = server_id, role, gate
         self.audit = audit if audit is not None else AuditLog()
-        self.ledger_size = ledger_size
-        self._ledger: OrderedDict[str, CallToolResult] = OrderedDict()
-        self._inflight: dict[str, asyncio.Event] = {}
-        self._defaults: dict[str, dict[str, Any]] = {}
+        self.ledger = ledger if ledger is not None else IdempotencyLedger(capacity=ledger_size)
+        self._inflight: dict[tuple[str, str], tuple[str, asyncio.Event]] = {}
         self.connect = connect or (lambda url: url)
         """How calls of NF-registered tools reach the NF's endpoint (the URL itself: streamable HTTP)."""
         self.api = Methods(self)
@@ -99,49 +109,69 @@ class NetMcpExtension(Extension):
         try:
             caller = self.gate.authorize(spec, who)
             record.client_id = caller.client_id
-            if key is not None and (first := await self._first_result(key)) is not None:
+            # reads change nothing: their key is traced, never ledgered, so it cannot spend anyone's key
+            keyed = _Keyed(caller.client_id, key, request_digest(caller.client_id, spec.name, args)) \
+                if key is not None and spec.changes_network else None
+            if keyed is not None and (first := await self._first_result(keyed)) is not None:
                 return record.done(_replayed(first, trace), "replayed", "idempotency key seen before")
-            self._fill(spec, args)
-            self.gate.verify(spec, args, caller, meta.get(META_CONFIRMED) is True)
+            await self._prepare(spec, args, caller, meta.get(META_CONFIRMED) is True)
+            if keyed is not None:
+                self.ledger.check_room(keyed.caller)
         except Refused as exc:
             record.done(None, exc.outcome, exc.error.message)
             raise
-        return await self._execute(spec, ctx, call_next, record, key, caller)
+        return await self._execute(spec, ctx, call_next, record, keyed, caller)
+
+    async def _prepare(self, spec: ToolSpec, args: dict[str, Any], caller: Caller, confirmed: bool) -> None:
+        """Refuse unknown parameters, fill derived ones and defaults, verify the constraints."""
+        tools = await self.api.load()  # the schema, and so the defaults, of every tool
+        tool = tools.get(spec.name)
+        known = set(((tool.input_schema or {}).get("properties") or {}) if tool is not None else args)
+        self.gate.check_known(spec, args, known)
+        fill_derived(spec.derived, args)
+        for name, value in self.api.defaults(spec.name).items():
+            args.setdefault(name, value)
+        self.gate.verify(spec, args, caller, confirmed)
 
     async def _execute(self, spec: ToolSpec, ctx: ServerRequestContext[Any, Any], call_next: CallNext,
-                       record: _Recorder, key: str | None, caller: Caller) -> HandlerResult:
+                       record: _Recorder, keyed: _Keyed | None, caller: Caller) -> HandlerResult:
         done = asyncio.Event()
-        if key is not None:
-            self._inflight[key] = done
+        if keyed is not None:
+            self._inflight[keyed.slot] = (keyed.digest, done)
         try:
             result = await call_next(ctx)
         finally:
-            if key is not None:
-                self._inflight.pop(key, None)
+            if keyed is not None:
+                self._inflight.pop(keyed.slot, None)
             done.set()
         if isinstance(result, CallToolResult):
             result.meta = {**(result.meta or {}), META_TRACE: record.trace}
-            if key is not None and not result.is_error:
-                self._remember(key, result)
+            if keyed is not None and not result.is_error:
+                self.ledger.remember(keyed.caller, keyed.key, keyed.digest, result.model_copy(deep=True))
             self.api.usage.record(caller_key(ctx.meta or {}, caller.client_id), spec.name)
             return record.done(result, "error" if result.is_error else "ok", _text(result))
         return record.done(result, "ok", "")
 
-    async def _first_result(self, key: str) -> CallToolResult | None:
-        running = self._inflight.get(key)
+    async def _first_result(self, keyed: _Keyed) -> CallToolResult | None:
+        running = self._inflight.get(keyed.slot)
         if running is not None:  # the same action is executing now: wait for its result
-            await running.wait()
-        return self._ledger.get(key)
+            if running[0] != keyed.digest:
+                raise key_reused(keyed.caller, keyed.key)
+            await running[1].wait()
+        return self.ledger.check(keyed.caller, keyed.key, keyed.digest)
 
-    def _remember(self, key: str, result: CallToolResult) -> None:
-        self._ledger[key] = result.model_copy(deep=True)
-        while len(self._ledger) > self.ledger_size:
-            self._ledger.popitem(last=False)
 
-    def _fill(self, spec: ToolSpec, args: dict[str, Any]) -> None:
-        fill_derived(spec.derived, args)
-        for name, value in self.api.defaults(spec.name).items():
-            args.setdefault(name, value)
+@dataclass(frozen=True)
+class _Keyed:
+    """A call that carries an idempotency key: whose, which key, and the digest of the request."""
+
+    caller: str
+    key: str
+    digest: str
+
+    @property
+    def slot(self) -> tuple[str, str]:
+        return self.caller, self.key
 
 
 class _Recorder:

@@ -109,6 +109,14 @@ class Gate:
             raise Refused(FORBIDDEN, f"{what} needs scope {scope}", "forbidden", {"reason": "scope"})
         return who
 
+    def check_known(self, spec: ToolSpec, args: Mapping[str, Any], known: set[str]) -> None:
+        """Raise :class:`Refused` for a parameter the tool does not have (it would be dropped silently)."""
+        unknown = sorted(set(args) - known)
+        if unknown:
+            raise Refused(INVALID_PARAMS, f"{spec.name}: unknown parameter {unknown[0]!r} (the tool takes "
+                          f"{', '.join(sorted(known)) or 'none'})", "refused",
+                          {"param": unknown[0], "rule": "known parameters"})
+
     def verify(self, spec: ToolSpec, args: Mapping[str, Any], who: Caller, confirmed: bool) -> Verdict:
         """The verdict on ``args``; raise :class:`Refused` for a refusal or an unconfirmed *confirm*."""
         verdict = verify(spec.constraints, args, self.checks, spec.name)

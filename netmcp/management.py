@@ -23,13 +23,15 @@ from starlette.routing import Route
 
 from netmcp.auth import NETMCP_REGISTER, Authority, GrantRefused, UnknownConsent
 from netmcp.oauth import Problem, oauth_routes, read_json, require_scope
+from netmcp.ratelimit import FailureLimiter
 from netmcp.registry import InvalidRecord, Registry, UnknownServer, parse_record
 from netmcp.serving import start_http
 
 MAX_K = 50
 
 
-def build_management_app(registry: Registry, authority: Authority, *, admin_secret: str) -> Starlette:
+def build_management_app(registry: Registry, authority: Authority, *, admin_secret: str,
+                         max_failed_grants: int = 10, failed_grant_window_s: float = 60.0) -> Starlette:
     """The management server's ASGI app over ``registry`` and ``authority``.
 
     Parameters
@@ -40,6 +42,9 @@ def build_management_app(registry: Registry, authority: Authority, *, admin_secr
         Issues tokens and verifies those presented to the registry endpoints.
     admin_secret
         The bearer secret of the humans who answer consent requests (≥ 16 characters).
+    max_failed_grants, failed_grant_window_s
+        A caller address with this many refused token requests (wrong secret or code) in a
+        window is answered 429 until the window ends, without its secret being checked.
     """
     endpoints = _RegistryEndpoints(registry, authority)
     routes = [
@@ -50,7 +55,8 @@ def build_management_app(registry: Registry, authority: Authority, *, admin_secr
         Route("/servers/{server_id}/load", endpoints.load, methods=["POST"]),
         Route("/discover", endpoints.discover, methods=["GET"]),
         Route("/healthz", _healthz, methods=["GET"]),
-        *oauth_routes(authority, admin_secret=admin_secret),
+        *oauth_routes(authority, admin_secret=admin_secret, limiter=FailureLimiter(
+            max_failures=max_failed_grants, window_s=failed_grant_window_s)),
     ]
     return Starlette(routes=routes, exception_handlers=dict.fromkeys(
         (Problem, GrantRefused, *_STATUS_OF), _as_problem))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import json
 from collections.abc import Callable
@@ -19,12 +20,23 @@ from dataclasses import asdict
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
+import anyio
+import anyio.to_thread
 from mcp.server.auth.provider import AccessToken
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from netmcp.auth import NETWORK_READ, SCOPES, Authority, ConsentRequest, TokenRejected, TokenVerifier
+from netmcp.auth import (
+    NETWORK_READ,
+    SCOPES,
+    Authority,
+    ConsentRequest,
+    GrantRefused,
+    TokenRejected,
+    TokenVerifier,
+)
+from netmcp.ratelimit import FailureLimiter
 
 MAX_BODY_BYTES = 64 * 1024
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -85,9 +97,15 @@ def require_scope(request: Request, verifier: TokenVerifier, scope: str) -> Acce
     return access
 
 
-def oauth_routes(authority: Authority, *, admin_secret: str) -> list[Route]:
-    """The OAuth, consent and key routes over ``authority``; consents need ``admin_secret``."""
-    endpoints = _OAuthEndpoints(authority, admin_secret)
+def oauth_routes(authority: Authority, *, admin_secret: str,
+                 limiter: FailureLimiter | None = None) -> list[Route]:
+    """The OAuth, consent and key routes over ``authority``; consents need ``admin_secret``.
+
+    Token requests run in a worker thread, one at a time: checking a secret costs a scrypt hash,
+    which must not hold up the event loop (``/healthz``, discovery, load reports). A caller address
+    that failed ``limiter``'s number of times is answered 429 ``slow_down`` without a check.
+    """
+    endpoints = _OAuthEndpoints(authority, admin_secret, limiter or FailureLimiter())
     return [
         Route("/oauth/token", endpoints.token, methods=["POST"]),
         Route("/oauth/register", endpoints.register, methods=["POST"]),
@@ -101,24 +119,36 @@ def oauth_routes(authority: Authority, *, admin_secret: str) -> list[Route]:
 
 
 class _OAuthEndpoints:
-    def __init__(self, authority: Authority, admin_secret: str) -> None:
+    def __init__(self, authority: Authority, admin_secret: str, limiter: FailureLimiter) -> None:
         if len(admin_secret) < 16:
             raise ValueError("admin_secret must be at least 16 characters")
-        self.authority, self._admin = authority, admin_secret.encode()
+        self.authority, self._admin, self.limiter = authority, admin_secret.encode(), limiter
+        self._hashing = anyio.CapacityLimiter(1)  # one grant at a time: the Authority is not thread-safe
 
     async def token(self, request: Request) -> Response:
+        caller = request.client.host if request.client is not None else "unknown"
+        wait = self.limiter.retry_after(caller)
+        if wait is not None:
+            raise Problem(429, "slow_down", f"too many failed token requests from {caller}; retry in "
+                          f"{wait} s", {"Retry-After": str(wait)})
         form = await read_form(request)
         client_id, secret = _client_credentials(request, form)
         grant_type = _required(form, "grant_type")
         if grant_type == "client_credentials":
             scopes = form["scope"].split() if "scope" in form else None
-            grant = self.authority.issue(client_id, secret, scopes)
+            issue = functools.partial(self.authority.issue, client_id, secret, scopes)
         elif grant_type == "authorization_code":
-            grant = self.authority.exchange_code(
-                client_id, secret, _required(form, "code"), _required(form, "code_verifier"),
-                _required(form, "redirect_uri"))
+            issue = functools.partial(self.authority.exchange_code, client_id, secret,
+                                      _required(form, "code"), _required(form, "code_verifier"),
+                                      _required(form, "redirect_uri"))
         else:
             raise Problem(400, "unsupported_grant_type", f"grant_type: {grant_type!r} is not supported")
+        try:
+            grant = await anyio.to_thread.run_sync(issue, limiter=self._hashing)
+        except GrantRefused as exc:
+            if exc.error in ("invalid_client", "invalid_grant"):
+                self.limiter.failed(caller)
+            raise
         return JSONResponse(asdict(grant), headers=_NO_STORE)
 
     async def register(self, request: Request) -> Response:

@@ -88,6 +88,11 @@ class ToolSpec:
     constraints: tuple[Constraint, ...] = ()
     derived: tuple[Derived, ...] = field(default=())
 
+    @property
+    def changes_network(self) -> bool:
+        """Whether a call changes the network (every category but sensing); only such calls are keyed."""
+        return self.category is not Category.SENSING
+
     def meta(self) -> dict[str, Any]:
         """The tool's NetMCP metadata as it travels in the listing's ``_meta``."""
         return {NETMCP: {
@@ -110,3 +115,7 @@ FORBIDDEN = -32003
 """A valid token that does not allow this tool (scope or agent)."""
 NEEDS_CONFIRMATION = -32004
 """The rules cannot decide; a human must confirm the call (see :data:`META_CONFIRMED`)."""
+KEY_REUSED = -32005
+"""An idempotency key the caller already used for a different request (tool, target or arguments)."""
+LEDGER_FULL = -32006
+"""The caller's idempotency ledger holds as many keys as it may within their retention; retry later."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 from enum import StrEnum
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from schemas import topics
-from schemas.base import Record
+from schemas.base import MAX_TICK, Record
 
 ToolArgument = str | int | float | bool
 
@@ -20,7 +21,7 @@ class AnomalyEvent(Record):
 
     entity_id: str
     kpi: str
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     value: float
     expected: float = Field(description="the baseline the detector expected")
     score: float = Field(ge=0, description="signed-to-bad-direction z-score, in baseline sigmas")
@@ -42,7 +43,7 @@ class Evidence(Record):
 
     entity_id: str
     kpi: str
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     value: float
     expected: float = Field(description="the detector's baseline")
     score: float
@@ -66,14 +67,20 @@ class Incident(Record):
 
     incident_id: str
     status: IncidentStatus
-    opened_tick: int = Field(ge=0)
-    tick: int = Field(ge=0, description="tick of this update")
+    opened_tick: int = Field(ge=0, le=MAX_TICK)
+    tick: int = Field(ge=0, le=MAX_TICK, description="tick of this update")
     fault_type: str | None
     confidence: float = Field(ge=0, le=1)
     candidates: list[Candidate] = Field(min_length=1)
     symptoms: list[str] = Field(description="entity ids with anomalies grouped into the incident")
     attempt: int = Field(default=0, ge=0, description="index of the candidate being remediated")
     reason: str = ""
+
+    @model_validator(mode="after")
+    def _attempt_names_a_candidate(self) -> Self:
+        if self.attempt >= len(self.candidates):
+            raise ValueError(f"attempt: {self.attempt} names no candidate (there are {len(self.candidates)})")
+        return self
 
 
 class ToolCall(Record):
@@ -96,7 +103,7 @@ class ActionRequest(Record):
 
     action_id: str = Field(description="incident id + attempt; the idempotency key")
     incident_id: str
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     tool: str
     target: str
     arguments: dict[str, ToolArgument]
@@ -112,7 +119,7 @@ class ActionResult(Record):
 
     action_id: str
     incident_id: str
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     tool: str
     target: str
     ok: bool
@@ -167,7 +174,7 @@ class DecisionRecord(Record):
     topic = topics.DECISIONS
 
     incident_id: str
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     stage: str
     decision: DecisionKind
     fault_type: str | None = None

@@ -7,7 +7,7 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from schemas import topics
-from schemas.base import Record
+from schemas.base import MAX_TICK, Record
 from schemas.kpis import EntityKind
 
 
@@ -21,7 +21,7 @@ class TelemetryFrame(Record):
     topic = topics.TELEMETRY
 
     shard: str = Field(description="partition key, e.g. 'sites-0001-0016'")
-    tick: int = Field(ge=0, description="simulation tick (or epoch-aligned interval index)")
+    tick: int = Field(ge=0, le=MAX_TICK, description="simulation tick (or epoch-aligned interval index)")
     timestamp_s: float = Field(description="seconds since the start of the run or epoch")
     kind: EntityKind
     entity_ids: list[str] = Field(min_length=1)
@@ -45,9 +45,13 @@ class TelemetryReport(Record):
     topic = topics.TELEMETRY
 
     entity_id: str
-    tick: int = Field(ge=0)
+    tick: int = Field(ge=0, le=MAX_TICK)
     timestamp_s: float
     kpis: dict[str, float] = Field(min_length=1)
+
+
+MAX_PARTITIONS = 10_000
+"""More partitions than any topic of the loop has (Kafka clusters advise well under this)."""
 
 
 class TickMark(Record):
@@ -61,6 +65,6 @@ class TickMark(Record):
 
     topic = topics.TELEMETRY
 
-    tick_closed: int = Field(ge=0)
-    source_partition: int | None = Field(default=None, ge=0)
-    partitions: int = Field(ge=1, description="telemetry partitions a tick is spread over")
+    tick_closed: int = Field(ge=0, le=MAX_TICK)
+    source_partition: int | None = Field(default=None, ge=0, lt=MAX_PARTITIONS)
+    partitions: int = Field(ge=1, le=MAX_PARTITIONS, description="telemetry partitions a tick is spread over")

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from simulator.faults import FAULT_TYPES
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+MAX_TICKS = 10_000_000
+"""Longest run a scenario may ask for (115 days of one-minute ticks)."""
 
 
 class ScenarioError(ValueError):
@@ -37,8 +39,8 @@ class FaultSpec(BaseModel):
 
     type: str
     target: str | None = None
-    at: int = Field(ge=0)
-    duration: int | None = Field(default=None, ge=1)
+    at: int = Field(ge=0, le=MAX_TICKS, strict=True)
+    duration: int | None = Field(default=None, ge=1, le=MAX_TICKS, strict=True)
     severity: float = Field(default=0.8, gt=0, le=1)
 
     @model_validator(mode="after")
@@ -53,9 +55,9 @@ class RandomFaults(BaseModel):
 
     model_config = _STRICT
 
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=100_000, strict=True)
     types: list[str] = Field(default_factory=lambda: list(FAULT_TYPES), min_length=1)
-    min_gap: int = Field(default=60, ge=0)
+    min_gap: int = Field(default=60, ge=0, le=MAX_TICKS, strict=True)
     duration: tuple[int, int] | None = None
     severity: tuple[float, float] = (0.6, 1.0)
 
@@ -78,16 +80,19 @@ class Scenario(BaseModel):
     model_config = _STRICT
 
     name: str = Field(min_length=1)
-    seed: int = 0
-    ticks: int = Field(ge=1)
-    tick_seconds: float = Field(default=60.0, gt=0)
-    warmup_ticks: int = Field(default=300, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1, strict=True)
+    ticks: int = Field(ge=1, le=MAX_TICKS, strict=True)
+    tick_seconds: float = Field(default=60.0, gt=0, le=86_400, allow_inf_nan=False)
+    warmup_ticks: int = Field(default=300, ge=0, strict=True)
     topology: TopologySpec
     faults: list[FaultSpec] = Field(default_factory=list)
     random_faults: RandomFaults | None = None
 
     @model_validator(mode="after")
     def _faults_after_warmup(self) -> Self:
+        if self.warmup_ticks >= self.ticks:
+            raise ValueError(f"warmup_ticks: {self.warmup_ticks} leaves no tick of the run ({self.ticks}) "
+                             "after the warm-up")
         for i, f in enumerate(self.faults):
             if f.at < self.warmup_ticks:
                 raise ValueError(
@@ -151,5 +156,6 @@ def _describe(exc: ValidationError) -> str:
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
-        lines.append(msg if msg.startswith(f"{where}:") else f"{where}: {msg}")
+        named = msg.startswith(f"{where}:") or (not err["loc"] and ": " in msg)  # a whole-file check names it
+        lines.append(msg if named else f"{where}: {msg}")
     return "; ".join(lines)

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     service_area: str = Field(default="default", description="NetMCP service area of the network")
     fetch_max_wait_ms: int = Field(default=1500, ge=1,
                                    description="longest a worker's fetch waits for data (faust's 1500)")
+    detect_max_shards: int = Field(default=10_000, ge=1, description="shards the detect stage keeps")
+    detect_max_entities: int = Field(default=200_000, ge=1,
+                                     description="entities the detect stage keeps state for, over all shards")
+    detect_state_ttl_s: float = Field(default=3600.0, gt=0,
+                                      description="seconds an unseen shard or entity keeps its state")
+    tick_max_ahead: int = Field(default=5, ge=1, description="ticks a frame or tick mark may run ahead of "
+                                                             "the latest one seen")
 
     def management_problem(self) -> str | None:
         """What is missing for the management server to be used, or None when nothing is."""

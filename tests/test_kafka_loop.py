@@ -7,9 +7,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
-from schemas import AnomalyEvent, DeadLetter, TickMark, topics
+from schemas import AnomalyEvent, DeadLetter, topics
 from simulator import load_scenario
-from streams.kafka.agents import KafkaHooks, _TickClock, create_app
+from streams.kafka.agents import KafkaHooks, create_app
 from streams.kafka.run import run_on_kafka
 from streams.kafka.topics import partitions_of
 from streams.metrics import LoopMetrics
@@ -62,17 +62,6 @@ def test_smoke_on_kafka_detects_localizes_and_remediates_every_fault(kafka_setti
     assert letter.source_topic == topics.TELEMETRY and letter.stage == "detect"
     assert letter.partition == 1 and letter.offset == 0 and letter.raw == b"\x00 not a frame"
     assert report.dead_letters == 1
-
-
-def test_a_tick_closes_once_every_partition_has_marked_it_and_only_once():
-    clock = _TickClock()
-    assert clock.mark(TickMark(tick_closed=5, source_partition=0, partitions=2)) == []
-    assert clock.mark(TickMark(tick_closed=5, source_partition=0, partitions=2)) == []
-    assert clock.mark(TickMark(tick_closed=5, source_partition=1, partitions=2)) == [5]
-    assert clock.mark(TickMark(tick_closed=5, source_partition=1, partitions=2)) == []  # redelivered
-    assert clock.mark(TickMark(tick_closed=6, source_partition=1, partitions=2)) == []
-    assert clock.mark(TickMark(tick_closed=7, source_partition=0, partitions=2)) == []
-    assert clock.mark(TickMark(tick_closed=6, source_partition=0, partitions=2)) == [6]
 
 
 def test_a_cluster_that_cannot_create_topics_gets_a_message_listing_them(kafka):

@@ -35,7 +35,8 @@ def _rate(work: Callable[[], int], min_seconds: float = 1.0) -> float:
 
 def _frames(sites: int, steps: int) -> np.ndarray:
     """``steps`` ticks of healthy cell KPIs (sites × 3 cells, 9 KPIs), as the simulator makes them."""
-    net = Network.from_scenario(parse_scenario(_E2E.format(sites=sites, ticks=steps), "bench"))
+    text = _E2E.format(sites=sites, ticks=steps, warmup=min(20, steps - 1))
+    net = Network.from_scenario(parse_scenario(text, "bench"))
     frames = []
     for _ in range(steps):
         net.step()
@@ -109,14 +110,14 @@ name: bench
 seed: 1
 ticks: {ticks}
 tick_seconds: 60
-warmup_ticks: 20
+warmup_ticks: {warmup}
 topology: {{sites: {sites}, cells_per_site: 3, upf: 4, smf: 2, amf: 2}}
 """
 
 
 def end_to_end_rate(sites: int = 1000, ticks: int = 60) -> tuple[float, int]:
     """Entity reports/s through the whole embedded loop; also the entity count."""
-    scenario = parse_scenario(_E2E.format(sites=sites, ticks=ticks), "bench")
+    scenario = parse_scenario(_E2E.format(sites=sites, ticks=ticks, warmup=min(20, ticks - 1)), "bench")
     loop = EmbeddedLoop(scenario, Settings())
     start = time.perf_counter()
     state = asyncio.run(loop.run())

@@ -241,9 +241,22 @@ def bench(
     localize: Annotated[bool, typer.Option(
         "--localize", help="also measure localization per tick: the large scenario and 100k cells (minutes)")]
     = False,
+    soak: Annotated[float | None, typer.Option(min=0.1, help="instead: run the loop MINUTES under hostile "
+                                                             "records, printing its memory")] = None,
+    fuzz: Annotated[int | None, typer.Option(min=1, help="instead: mix N hostile records into smoke and "
+                                                         "compare with the clean run")] = None,
 ) -> None:
     """Measure detector and end-to-end throughput, each beside a baseline from the same run."""
     from rich.table import Table
+
+    if soak is not None or fuzz is not None:
+        from streams.cli.hostile import bench_fuzz, bench_soak
+
+        if fuzz is not None:
+            bench_fuzz(fuzz)
+        if soak is not None:
+            bench_soak(soak)
+        return
 
     from streams.bench.loop import detector_rates, end_to_end_rate
 

@@ -1,1 +1,2 @@
-"""The loop on Kafka: faust agents, topic catalogue, worker recovery, the emulator, a test broker."""
+"""The loop on Kafka: faust agents, tick marks checked like data, topic catalogue, worker recovery, the
+emulator, a test broker."""

@@ -3,9 +3,10 @@
 One agent per stage reads the stage's topics as raw bytes, hands each record
 to the stage (bad records become dead letters with topic, partition and
 offset), and sends what the stage returns. Tick closing travels as
-:class:`~schemas.TickMark` watermarks: detect forwards the mark of each
-telemetry partition into ``netloop.anomalies``; localize and verify close a
-tick once they hold the marks of every telemetry partition.
+:class:`~schemas.TickMark` watermarks, checked like any record
+(:mod:`streams.kafka.marks`): detect forwards the mark of each telemetry
+partition into ``netloop.anomalies``; every other stage (act too) closes a
+tick once it holds the marks of every telemetry partition.
 
 Before the agents handle their first record, the worker rebuilds its stages'
 state from the log (:mod:`streams.kafka.recovery`), so a restarted worker goes
@@ -32,8 +33,10 @@ from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from actuators import Executor
-from schemas import TickMark, topics
-from streams.kafka.recovery import MARK, Recovered, recover
+from schemas import topics
+from streams.kafka.marks import MarkedStage
+from streams.kafka.recovery import Recovered, recover
+from streams.kafka.topics import partitions_of
 from streams.metrics import LagKey, LoopMetrics
 from streams.runtime.bus import Message
 from streams.runtime.embedded import load_policies, loop_stages
@@ -52,32 +55,6 @@ class KafkaHooks:
     extra: list[Stage] = field(default_factory=list)
     on_rows: Callable[[int], None] | None = None
     on_tick_closed: Callable[[str, int], None] | None = None  # (stage name, tick)
-
-
-class _TickClock:
-    """Counts marks per tick; a tick closes when every telemetry partition has marked it."""
-
-    def __init__(self) -> None:
-        self._seen: dict[int, set[int]] = defaultdict(set)
-        self._closed = -1
-
-    def resume_after(self, tick: int) -> None:
-        """Ticks up to ``tick`` were closed before a restart: their marks come back, and are ignored."""
-        self._closed = max(self._closed, tick)
-
-    def mark(self, mark: TickMark) -> list[int]:
-        if mark.tick_closed <= self._closed:
-            return []  # a re-delivered mark of a tick already closed
-        self._seen[mark.tick_closed].add(mark.source_partition or 0)
-        ready = [t for t, parts in self._seen.items() if len(parts) >= mark.partitions]
-        closed = []
-        for t in sorted(ready):
-            if t > self._closed:
-                closed.append(t)
-                self._closed = t
-        for t in [t for t in self._seen if t <= self._closed]:
-            del self._seen[t]
-        return closed
 
 
 class _FetchWaitThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -131,8 +108,10 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
     progress: dict[LagKey, int] = {}
     readers: dict[str, list[str]] = defaultdict(list)
     for stage in stages:
-        _add_agent(app, stage, out, metrics, hooks, progress, startup)
-        for t in stage.topics:
+        marked = MarkedStage(stage, partitions=partitions_of(topics.TELEMETRY, settings),
+                             max_ahead=settings.tick_max_ahead, on_tick_closed=hooks.on_tick_closed)
+        _add_agent(app, marked, out, metrics, progress, startup)
+        for t in marked.topics:
             readers[t].append(stage.name)
     _add_lag_timer(app, readers, progress, metrics, lag_interval)
     return app
@@ -156,9 +135,8 @@ class _Startup:
         return await asyncio.shield(self._task)
 
 
-def _add_agent(app: faust.App, stage: Stage, out: dict[str, faust.TopicT], metrics: LoopMetrics,
-               hooks: KafkaHooks, progress: dict[LagKey, int], startup: _Startup) -> None:
-    clock = _TickClock()
+def _add_agent(app: faust.App, stage: MarkedStage, out: dict[str, faust.TopicT], metrics: LoopMetrics,
+               progress: dict[LagKey, int], startup: _Startup) -> None:
     channel = _raw_topic(app, *stage.topics)
     records_in, processing = metrics.records_in.labels(stage.name), metrics.processing.labels(stage.name)
 
@@ -169,17 +147,14 @@ def _add_agent(app: faust.App, stage: Stage, out: dict[str, faust.TopicT], metri
             metrics.observe_output(stage.name, record)
 
     async def agent(stream: faust.StreamT) -> None:
-        clock.resume_after((await startup.recovered()).watermark)
+        stage.clock.resume_after((await startup.recovered()).watermark)
         async for event in stream.events():
             m = event.message
             msg = Message(m.topic, m.key.decode("utf-8", "replace") if m.key else None,
                           m.value or b"", m.offset, m.partition)
             records_in.inc()
             t0 = time.perf_counter()
-            if MARK in msg.value[:64] and msg.topic in (topics.TELEMETRY, topics.ANOMALIES):
-                await send(await _on_mark(stage, msg, clock, hooks))
-            else:
-                await send(await handle_safely(stage, msg, metrics, partition=m.partition))
+            await send(await handle_safely(stage, msg, metrics, partition=m.partition))
             processing.observe(time.perf_counter() - t0)
             progress[(stage.name, m.topic, m.partition)] = m.offset + 1
 
@@ -228,20 +203,3 @@ def _add_lag_timer(app: faust.App, readers: Mapping[str, list[str]], progress: d
         metrics.set_consumer_lag(consumer_lag(list(floor), readers, highwater, floor, progress))
 
     app.timer(interval, name="netloop.consumer-lag")(sample)
-
-
-async def _on_mark(stage: Stage, msg: Message, clock: _TickClock, hooks: KafkaHooks) -> list[Out]:
-    mark = TickMark.decode(msg.value)
-    if msg.topic == topics.TELEMETRY:
-        if topics.TELEMETRY not in stage.topics or stage.name != "detect":
-            return []
-        fwd = TickMark(tick_closed=mark.tick_closed, source_partition=msg.partition,
-                       partitions=mark.partitions)
-        return [(topics.ANOMALIES, None, fwd)]
-    outs: list[Out] = []
-    for tick in clock.mark(mark):
-        outs += await stage.on_tick(tick)
-        if hooks.on_tick_closed is not None:
-            hooks.on_tick_closed(stage.name, tick)
-    return outs
-

@@ -30,6 +30,7 @@ from typing import Protocol, runtime_checkable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas import Incident, IncidentStatus, topics
+from streams.kafka.marks import is_mark
 from streams.kafka.topics import partitions_of
 from streams.recording.kafka import bootstrap_servers
 from streams.runtime.bus import Message
@@ -37,7 +38,6 @@ from streams.settings import Settings
 
 log = logging.getLogger("netloop.recovery")
 
-MARK = b'"tick_closed"'  # a TickMark's field: marks are time, not state, and are not replayed
 TABLES = (topics.TOPOLOGY, topics.INCIDENTS)
 STREAMS = (topics.TELEMETRY, topics.ANOMALIES)
 _STATUS_ORDER = {IncidentStatus.OPEN: 0, IncidentStatus.MITIGATING: 1, IncidentStatus.RESOLVED: 2,
@@ -146,7 +146,7 @@ def _keep_incident(history: list[Incident], msg: Message) -> None:
 
 
 def _replay(stages: list[Replays], msg: Message) -> None:
-    if msg.topic in STREAMS and MARK in msg.value[:64]:
+    if is_mark(msg):  # marks are time, not state
         return
     for stage in stages:
         try:

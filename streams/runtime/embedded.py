@@ -19,6 +19,7 @@ from actuators import (
     Verifier,
     WorkflowEngine,
 )
+from actuators.catalogue import check_policies
 from netmcp import ExecutionContext
 from schemas import topics
 from simulator import Network, NetworkTwin, Scenario
@@ -27,6 +28,7 @@ from streams.recording.recorder import Recorder
 from streams.runtime.bus import EmbeddedBus
 from streams.runtime.control import ControlServer
 from streams.runtime.pipeline import Pipeline, Stage
+from streams.runtime.shards import StateBounds
 from streams.runtime.stages import (
     ActStage,
     DecideStage,
@@ -36,6 +38,7 @@ from streams.runtime.stages import (
     VerifyStage,
 )
 from streams.settings import Settings
+from streams.tools.catalogue import policy_catalogue
 from streams.tools.runtime import NetMcpRuntime
 
 
@@ -57,8 +60,11 @@ TickHook = Callable[[LoopState], Awaitable[None] | None]
 
 
 def load_policies(settings: Settings) -> PolicyTable:
-    """The user's policy file if one is set, else the default table (``PolicyError`` if bad)."""
-    return PolicyTable.load(settings.policies) if settings.policies else PolicyTable.default()
+    """The user's policy file if one is set, else the default table, checked against the tool and
+    fault catalogues (``PolicyError`` naming the file and the field if bad)."""
+    table = PolicyTable.load(settings.policies) if settings.policies else PolicyTable.default()
+    check_policies(table, policy_catalogue(), str(settings.policies or "built-in policies"))
+    return table
 
 
 def loop_stages(settings: Settings, policies: PolicyTable, *, act: bool,
@@ -68,7 +74,7 @@ def loop_stages(settings: Settings, policies: PolicyTable, *, act: bool,
     """The stages of the loop in order; without an executor there is no act stage."""
     s = settings
     stages: list[Stage] = [
-        DetectStage(DetectorConfig(level=s.anomaly_level), on_rows=on_rows),
+        DetectStage(detector_config(settings), on_rows=on_rows),
         LocalizeStage(),
         DecideStage(decider(settings, policies, act=act and executor is not None, twin=twin,
                             approvals=approvals)),
@@ -78,6 +84,14 @@ def loop_stages(settings: Settings, policies: PolicyTable, *, act: bool,
     stages.append(VerifyStage(Verifier(recovery_ticks=s.recovery_ticks, verify_ticks=s.verify_ticks,
                                        max_attempts=s.max_attempts)))
     return stages + extra
+
+
+def detector_config(settings: Settings) -> DetectorConfig:
+    """The detect stage's detectors and the bounds of its state, from the settings."""
+    s = settings
+    bounds = StateBounds(max_shards=s.detect_max_shards, max_entities=s.detect_max_entities,
+                         ttl_s=s.detect_state_ttl_s, max_ahead=s.tick_max_ahead)
+    return DetectorConfig(level=s.anomaly_level, bounds=bounds)
 
 
 def decider(settings: Settings, policies: PolicyTable, *, act: bool, twin: Twin | None,

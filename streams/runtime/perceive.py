@@ -1,13 +1,22 @@
-"""Perceive: decode telemetry bytes into a validated (entities × KPIs) array, or say why not."""
+"""Perceive: decode telemetry bytes into a validated (entities × KPIs) array, or say why not.
+
+Values must be finite and at most :data:`MAX_ABS_VALUE` in magnitude: the
+detectors compute in float32 and square residuals, and a larger value would
+overflow to infinity there (and become a ``null`` anomaly downstream).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 
 from schemas import EntityKind, TelemetryFrame, TelemetryReport, kind_of, kpi_names
+
+MAX_ABS_VALUE = 1e18
+"""Largest KPI magnitude accepted: its square stays inside float32's range (3.4e38)."""
 
 
 class BadRecord(ValueError):
@@ -16,6 +25,14 @@ class BadRecord(ValueError):
     def __init__(self, kind: str, reason: str) -> None:
         super().__init__(reason)
         self.kind = kind
+
+
+class PartlyUsed(BadRecord):
+    """A record that was used in part: ``outs`` are what its good part produced; the rest is dead."""
+
+    def __init__(self, kind: str, reason: str, outs: list[Any]) -> None:
+        super().__init__(kind, reason)
+        self.outs = outs
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,9 @@ def decode_telemetry(raw: bytes) -> Batch:
 
 
 def _from_frame(f: TelemetryFrame) -> Batch:
+    if len(set(f.entity_ids)) != len(f.entity_ids):
+        twice = sorted({e for e in f.entity_ids if f.entity_ids.count(e) > 1})
+        raise BadRecord("schema", f"duplicate entity ids: {', '.join(twice[:5])}")
     order = _column_order(f.kind, f.kpis)
     values = np.asarray(f.values, dtype=float)[:, order]
     _check_finite(values)
@@ -88,3 +108,6 @@ def _check_finite(values: np.ndarray) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         raise BadRecord("non_finite", f"{int(bad.sum())} values are NaN or infinite")
+    huge = np.abs(values) > MAX_ABS_VALUE
+    if huge.any():
+        raise BadRecord("out_of_range", f"{int(huge.sum())} values exceed {MAX_ABS_VALUE:g} in magnitude")

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from schemas import DeadLetter, Record, topics
 from streams.metrics import LoopMetrics
 from streams.runtime.bus import EmbeddedBus, Message
-from streams.runtime.perceive import BadRecord
+from streams.runtime.perceive import BadRecord, PartlyUsed
 
 log = logging.getLogger("netloop.pipeline")
 
@@ -88,8 +88,11 @@ class Pipeline:
 async def handle_safely(stage: Stage, msg: Message, metrics: LoopMetrics,
                         partition: int | None = None) -> list[Out]:
     """``stage.handle(msg)``, with any record it cannot handle turned into a dead letter."""
+    outs: list[Out] = []
     try:
         return await stage.handle(msg)
+    except PartlyUsed as exc:  # what the good part made goes on; the letter says what was left out
+        outs, kind, reason = exc.outs, exc.kind, str(exc)
     except BadRecord as exc:
         kind, reason = exc.kind, str(exc)
     except ValidationError as exc:
@@ -100,4 +103,4 @@ async def handle_safely(stage: Stage, msg: Message, metrics: LoopMetrics,
     metrics.dead_letters.labels(stage.name, kind).inc()
     letter = DeadLetter.of(msg.value, source_topic=msg.topic, stage=stage.name, reason=reason,
                            key=msg.key, partition=partition, offset=msg.offset)
-    return [(topics.DLQ, msg.topic, letter)]
+    return [*outs, (topics.DLQ, msg.topic, letter)]

@@ -13,8 +13,9 @@ version of each incident in the log.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,66 +44,72 @@ from schemas import (
     topics,
 )
 from streams.runtime.bus import Message
-from streams.runtime.perceive import Batch, decode_telemetry
+from streams.runtime.perceive import Batch, PartlyUsed, decode_telemetry
+from streams.runtime.shards import Scored, ShardStates, StateBounds
 
 Out = tuple[str, str | None, Record]
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """How detectors are built for a new shard."""
+    """How detectors are built for a new shard, and how much state the stage keeps."""
 
     level: float = DEFAULT_LEVEL
     max_state: int = 240
+    bounds: StateBounds = field(default_factory=StateBounds)
 
 
 class DetectStage:
-    """Perceive + detect: telemetry frames → anomaly events, one detector per shard."""
+    """Perceive + detect: telemetry frames → anomaly events, one detector set per shard.
+
+    Entity churn never resets a known entity, and the state is bounded
+    (:class:`~streams.runtime.shards.ShardStates`); a frame with a bad tick is a dead letter.
+    """
 
     name = "detect"
     topics = (topics.TELEMETRY,)
 
-    def __init__(self, config: DetectorConfig, on_rows: Callable[[int], None] | None = None) -> None:
+    def __init__(self, config: DetectorConfig, on_rows: Callable[[int], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.on_rows = on_rows
-        self._filters: dict[tuple[str, EntityKind], tuple[tuple[str, ...], OnsetFilter]] = {}
+        self.states = ShardStates(self._new_filter, config.bounds, clock)
 
     async def handle(self, msg: Message) -> list[Out]:
         batch = decode_telemetry(msg.value)
-        scores, flags = self._filter(batch).step(batch.values)
+        scored = self.states.step(batch)
         if self.on_rows:
-            self.on_rows(len(batch.entity_ids))
-        return self._events(batch, scores, flags)
+            self.on_rows(len(scored.rows))
+        outs = self._events(batch, scored)
+        if scored.refused:
+            raise PartlyUsed("capacity", f"{len(scored.refused)} new entities not admitted (first: "
+                             f"{scored.refused[0]!r}): the detect stage holds its maximum of "
+                             f"{self.config.bounds.max_entities} entities", outs)
+        return outs
 
     async def on_tick(self, tick: int) -> list[Out]:
         return []
 
     def replay(self, msg: Message) -> None:
         """Learn from a frame scored before a restart: the baselines go on where they were."""
-        batch = decode_telemetry(msg.value)
-        self._filter(batch).step(batch.values)
+        self.states.step(decode_telemetry(msg.value))
 
-    def _filter(self, batch: Batch) -> OnsetFilter:
-        key = (batch.shard, batch.kind)
-        known = self._filters.get(key)
-        if known is None or known[0] != batch.entity_ids:
-            c = self.config
-            f = default_filter(directions_of(batch.kind), level=c.level, max_state=c.max_state)
-            known = self._filters[key] = (batch.entity_ids, f)
-        return known[1]
+    def _new_filter(self, kind: EntityKind) -> OnsetFilter:
+        c = self.config
+        return default_filter(directions_of(kind), level=c.level, max_state=c.max_state)
 
-    def _events(self, batch: Batch, scores: np.ndarray, flags: np.ndarray) -> list[Out]:
-        rows, cols = np.nonzero(flags)
-        if not len(rows):
+    def _events(self, batch: Batch, scored: Scored) -> list[Out]:
+        hits, cols = np.nonzero(scored.flags)
+        if not len(hits):
             return []
         names = kpi_names(batch.kind)
-        expected = self._filters[(batch.shard, batch.kind)][1].expected()
         out: list[Out] = []
-        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-            e = batch.entity_ids[i]
+        for i, j in zip(hits.tolist(), cols.tolist(), strict=True):
+            row = int(scored.rows[i])
+            e = batch.entity_ids[row]
             out.append((topics.ANOMALIES, e, AnomalyEvent(
-                entity_id=e, kpi=names[j], tick=batch.tick, value=float(batch.values[i, j]),
-                expected=float(expected[i, j]), score=float(scores[i, j]),
+                entity_id=e, kpi=names[j], tick=batch.tick, value=float(batch.values[row, j]),
+                expected=float(scored.expected[i, j]), score=float(scored.scores[i, j]),
                 detector=DEFAULT_DETECTOR)))
         return out
 

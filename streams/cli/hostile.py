@@ -1,0 +1,52 @@
+"""``netloop bench --fuzz N`` and ``--soak MINUTES``: print what :mod:`streams.bench.soak` measures."""
+
+from __future__ import annotations
+
+import logging
+
+from rich.console import Console
+from rich.table import Table
+
+_FIELDS = ("faults_injected", "faults_detected", "faults_localized_top1", "fault_type_correct",
+           "faults_auto_remediated", "faults_escalated", "false_incidents", "false_actions")
+
+
+def bench_fuzz(records: int) -> None:
+    """Print the fuzzed run's handling of its hostile records beside the clean run's report."""
+    from streams.bench.soak import fuzz_run
+
+    logging.getLogger("netloop").setLevel(logging.ERROR)  # one warning per refused call otherwise
+    clean, out = fuzz_run(records)
+    console = Console()
+    console.print(f"hostile records: {out.bad + out.taken:,} ({out.bad:,} malformed or forged, "
+                  f"{out.taken:,} valid but hostile); {out.bad_lettered:,} of the {out.bad:,} became dead "
+                  f"letters, {out.letters_without_reason} letters without a reason; stage crashes: "
+                  f"{out.crashes}; hostile tool calls: {out.calls} ({out.calls_refused} refused)")
+    t = Table(title="smoke, clean and fuzzed")
+    for col in ("", "clean", "fuzzed"):
+        t.add_column(col, justify="left" if not col else "right")
+    for name in _FIELDS:
+        t.add_row(name, str(getattr(clean, name)), str(getattr(out.report, name)))
+    console.print(t)
+    console.print("kinds: " + ", ".join(f"{k} {n}" for k, n in out.kinds.items()))
+
+
+def bench_soak(minutes: float) -> None:
+    """Print the soak's samples as they come, then how far the memory moved."""
+    from streams.bench.soak import soak
+
+    logging.getLogger("netloop").setLevel(logging.ERROR)
+    console = Console(width=120)
+
+    def show(sample: dict[str, float]) -> None:
+        console.print(f"{sample['minutes']:6.1f} min  tick {sample['ticks']:>8,.0f}  hostile "
+                      f"{sample['hostile']:>10,.0f}  dead letters {sample['dead_letters']:>10,.0f}  "
+                      f"RSS {sample['rss_mb']:7.1f} MB", highlight=False)
+
+    samples = soak(minutes, report=show)
+    for after in (1.0, 5.0) if minutes >= 10 else (min(1.0, minutes / 2),):
+        steady = [s["rss_mb"] for s in samples if s["minutes"] >= after]
+        if steady:
+            base, lo, hi = steady[0], min(steady), max(steady)
+            console.print(f"RSS at {after:g} min {base:.1f} MB; from then on {lo:.1f}–{hi:.1f} MB "
+                          f"({(lo / base - 1) * 100:+.1f}% to {(hi / base - 1) * 100:+.1f}%)")
