@@ -1,9 +1,10 @@
 """``netloop bench``: throughput of the hot paths, each beside a baseline measured in the same run.
 
 - detectors: KPI values per second through the default detector set (the
-  detect stage's: Holt baseline, CUSUM level shift, threshold, filter) on
+  detect stage's: the likelihood detector behind its onset filter) on
   pre-built frames of the simulator's cells, batch vs. one entity row at a
-  time, beside a bare numpy EWMA update (the ceiling), and half-space trees
+  time, beside the previous default (Holt + CUSUM + z filter), a bare numpy
+  EWMA update (the ceiling), and half-space trees
   both ways: river's one sample at a time, :class:`detectors.HalfSpaceTrees`
   on the whole frame;
 - end to end: entity reports per second through the embedded loop (simulate, encode,
@@ -18,7 +19,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from detectors import AnomalyFilter, HalfSpaceTrees, default_filter, directions_of
+from detectors import (
+    AnomalyFilter,
+    HalfSpaceTrees,
+    LevelShift,
+    OnsetFilter,
+    ZThreshold,
+    default_filter,
+    directions_of,
+)
 from schemas import EntityKind
 from simulator import Network, parse_scenario
 from streams.runtime.embedded import EmbeddedLoop
@@ -44,8 +53,14 @@ def _frames(sites: int, steps: int) -> np.ndarray:
     return np.stack(frames)
 
 
-def _detector(k: int) -> AnomalyFilter:
+def _detector(k: int) -> OnsetFilter:
     return default_filter(directions_of(EntityKind.CELL)[:k])
+
+
+def _previous(k: int) -> AnomalyFilter:
+    """The default set before the likelihood detector: a CUSUM of Holt residuals behind a z filter."""
+    return AnomalyFilter(detector=LevelShift(directions=directions_of(EntityKind.CELL)[:k], warmup=10),
+                         threshold=ZThreshold(6.0))
 
 
 def detector_rates(sites: int = 1000, steps: int = 60, seconds: float = 1.0) -> dict[str, float]:
@@ -53,11 +68,17 @@ def detector_rates(sites: int = 1000, steps: int = 60, seconds: float = 1.0) -> 
     X = _frames(sites, steps)
     k = X.shape[2]
     batch = _detector(k)
+    previous = _previous(k)
     rows = [_detector(k) for _ in range(200)]
 
     def run_batch() -> int:
         for x in X:
             batch.step(x)
+        return X.size
+
+    def run_previous() -> int:
+        for x in X:
+            previous.step(x)
         return X.size
 
     def run_rows() -> int:
@@ -83,6 +104,7 @@ def detector_rates(sites: int = 1000, steps: int = 60, seconds: float = 1.0) -> 
         return X.size
 
     return {"default_detectors_batch": _rate(run_batch, seconds),
+            "previous_default_holt_cusum_batch": _rate(run_previous, seconds),
             "default_detectors_per_row": _rate(run_rows, seconds),
             "numpy_ewma": _rate(run_ewma, seconds),
             "hst_vectorized_batch": _rate(run_hst, seconds),
