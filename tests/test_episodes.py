@@ -22,7 +22,7 @@ def test_episodes_are_reproducible_from_the_seed():
 
 def test_every_fault_type_is_among_the_episodes():
     _, labels = labelled_episodes(seed=1, per_type=3)
-    assert len(set(labels)) == 10
+    assert len(set(labels)) == 10  # every type of the detectors' signature table
 
 
 def test_the_classifier_types_held_out_faults_at_least_as_well_as_the_best_signature():

@@ -184,12 +184,16 @@ def episodes(
     = None,
     seed: Annotated[int, typer.Option(help="seed of the simulated network and its faults")] = 0,
     per_type: Annotated[int, typer.Option(min=1, help="faults of each type to simulate")] = 60,
+    world: Annotated[str, typer.Option(help="the simulated world: ideal (the shipped file's) or realistic")]
+    = "ideal",
 ) -> None:
     """Rebuild the classifier's training episodes and the confidence calibration from the simulator."""
     from streams.evaluate.episodes import default_episodes_path, write_episodes
 
+    if world not in ("ideal", "realistic"):
+        raise fail(f"--world: expected ideal or realistic, not {world!r}")
     path = out or default_episodes_path()
-    n, findings = write_episodes(path, seed=seed, per_type=per_type)
+    n, findings = write_episodes(path, seed=seed, per_type=per_type, world=world)
     typer.echo(f"{n} labelled episodes ({per_type} faults of each type simulated, seed {seed}) and "
                f"{findings} findings on pairs of faults for the confidence calibration → {path}")
 

@@ -8,6 +8,10 @@ classifier (features of the true root, its type); pairs calibrate the
 incident confidence (each finding's raw confidence, and whether it named a
 right root and type). ``netloop episodes`` writes both to the package data
 the loop reads.
+
+The world is ``realism: ideal`` unless asked otherwise (``world="realistic"``):
+the shipped file was made there, and seed 0 still reproduces it. Only the fault
+types the detectors' signature table knows are simulated.
 """
 
 from __future__ import annotations
@@ -22,34 +26,38 @@ from detectors import FaultTypeClassifier, TopologyGraph, default_filter, direct
 from detectors import signature_features as features_of
 from detectors.classifier import EPISODES_FILE
 from schemas import EntityKind, kpi_names
-from simulator import FAULT_TYPES, Network, PlannedFault, Scenario
+from simulator import Network, PlannedFault, Scenario
 
 _GAP = 6  # ticks from one group's start to the next: 2 faulty, 4 for the baselines to settle
 _WARMUP = 120
+_TYPES = sorted({s.fault_type for s in detectors.SIGNATURES})
 Seen = list[tuple[list[PlannedFault], dict[str, set[str]]]]
 
 
-def _scenario(seed: int, groups: list[list[str]], severity: tuple[float, float], sites: int) -> Scenario:
+def _scenario(seed: int, groups: list[list[str]], severity: tuple[float, float], sites: int,
+              world: str) -> Scenario:
     rng = np.random.default_rng(seed)
     faults = [{"type": t, "at": _WARMUP + i * _GAP, "duration": 2,
                "severity": round(float(rng.uniform(*severity)), 3)} for i, g in enumerate(groups) for t in g]
     return Scenario.model_validate({
         "name": "episodes", "seed": seed, "ticks": _WARMUP + len(groups) * _GAP, "warmup_ticks": _WARMUP,
-        "topology": {"sites": sites, "cells_per_site": 3, "upf": 2, "smf": 2, "amf": 2}, "faults": faults})
+        "topology": {"sites": sites, "cells_per_site": 3, "upf": 2, "smf": 2, "amf": 2}, "faults": faults,
+        "realism": world})
 
 
 def simulated_faults(*, seed: int = 0, per_type: int = 60, severity: tuple[float, float] = (0.15, 1.0),
-                     pairs: bool = False, sites: int = 16) -> tuple[TopologyGraph, Seen]:
+                     pairs: bool = False, sites: int = 16, world: str = "ideal"
+                     ) -> tuple[TopologyGraph, Seen]:
     """The topology, and each group of simulated faults with the evidence the detectors saw (if any).
 
     ``per_type`` faults of each type start one at a time, or, with ``pairs``,
     two at a time (the second of a random type).
     """
     rng = np.random.default_rng(seed)
-    types = [t for t in sorted(FAULT_TYPES) for _ in range(per_type)]
+    types = [t for t in _TYPES for _ in range(per_type)]
     rng.shuffle(types)
-    groups = [[t, str(rng.choice(sorted(FAULT_TYPES)))] if pairs else [t] for t in types]
-    net = Network.from_scenario(_scenario(seed, groups, severity, sites))
+    groups = [[t, str(rng.choice(_TYPES))] if pairs else [t] for t in types]
+    net = Network.from_scenario(_scenario(seed, groups, severity, sites, world))
     filters = {k: default_filter(directions_of(k), warmup=_WARMUP // 2) for k in net.models}
     starts: dict[int, list[PlannedFault]] = {}
     for p in net.plan:
@@ -66,17 +74,19 @@ def simulated_faults(*, seed: int = 0, per_type: int = 60, severity: tuple[float
     return TopologyGraph(net.topology_records()), seen
 
 
-def labelled_episodes(*, seed: int = 0, per_type: int = 60) -> tuple[np.ndarray, list[str]]:
+def labelled_episodes(*, seed: int = 0, per_type: int = 60,
+                      world: str = "ideal") -> tuple[np.ndarray, list[str]]:
     """Features of the true root and fault type of every single simulated fault the detectors saw."""
-    graph, seen = simulated_faults(seed=seed, per_type=per_type)
+    graph, seen = simulated_faults(seed=seed, per_type=per_type, world=world)
     return (np.stack([features_of(g[0].target, evidence, graph) for g, evidence in seen]),
             [g[0].type for g, _ in seen])
 
 
-def calibration_findings(classifier: FaultTypeClassifier, *, seed: int = 1, per_type: int = 30
-                         ) -> tuple[list[float], list[bool]]:
+def calibration_findings(classifier: FaultTypeClassifier, *, seed: int = 1, per_type: int = 30,
+                         world: str = "ideal") -> tuple[list[float], list[bool]]:
     """Raw confidence of every finding on pairs of simultaneous faults, and whether it was right."""
-    graph, seen = simulated_faults(seed=seed, per_type=per_type, severity=(0.1, 1.0), pairs=True, sites=8)
+    graph, seen = simulated_faults(seed=seed, per_type=per_type, severity=(0.1, 1.0), pairs=True, sites=8,
+                                   world=world)
     raw, right = [], []
     for group, evidence in seen:
         truth = {(p.target, p.type) for p in group}
@@ -104,11 +114,11 @@ def default_episodes_path() -> Path:
     return Path(detectors.__file__).parent / "data" / EPISODES_FILE
 
 
-def write_episodes(path: Path, *, seed: int = 0, per_type: int = 60) -> tuple[int, int]:
+def write_episodes(path: Path, *, seed: int = 0, per_type: int = 60, world: str = "ideal") -> tuple[int, int]:
     """Generate episodes and calibration findings, write them as JSON; return how many of each."""
-    X, y = labelled_episodes(seed=seed, per_type=per_type)
+    X, y = labelled_episodes(seed=seed, per_type=per_type, world=world)
     raw, right = calibration_findings(FaultTypeClassifier().fit(X, y), seed=seed + 1,
-                                      per_type=max(1, per_type // 2))
+                                      per_type=max(1, per_type // 2), world=world)
     payload = {"seed": seed, "per_type": per_type, "labels": y, "features": np.round(X, 4).tolist(),
                "calibration": {"raw": [round(r, 4) for r in raw], "right": right}}
     path.parent.mkdir(parents=True, exist_ok=True)

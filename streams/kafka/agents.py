@@ -31,7 +31,7 @@ from aiokafka.errors import KafkaError
 from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from actuators import Executor
+from actuators import Executor, TelemetryTwin
 from schemas import TickMark, topics
 from streams.kafka.recovery import MARK, Recovered, recover
 from streams.metrics import LagKey, LoopMetrics
@@ -125,7 +125,8 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             hooks.on_rows(n)
 
     stages = loop_stages(settings, load_policies(settings), warmup=detector_warmup(warmup_ticks),
-                         act=executor is not None, executor=executor, on_rows=rows, extra=hooks.extra)
+                         act=executor is not None, executor=executor, on_rows=rows, extra=hooks.extra,
+                         twin=TelemetryTwin())
     stages = [s for s in stages if only is None or s.name in only]
     startup = _Startup(settings, app, stages)
     progress: dict[LagKey, int] = {}

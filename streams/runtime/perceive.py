@@ -88,3 +88,26 @@ def _check_finite(values: np.ndarray) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         raise BadRecord("non_finite", f"{int(bad.sum())} values are NaN or infinite")
+
+
+class FrameOrder:
+    """Each shard's frames in tick order, once: a duplicate or a frame older than one already
+    scored is refused (the detectors' baselines move forward only), so it goes to the dead-letter
+    topic with its bytes instead of being scored twice or out of order. Bounded by the shards seen."""
+
+    def __init__(self, *, max_shards: int = 100_000) -> None:
+        self._last: dict[tuple[str, EntityKind], int] = {}
+        self._max = max_shards
+
+    def admit(self, batch: Batch) -> None:
+        """Take ``batch`` as its shard's newest frame, or raise :class:`BadRecord`."""
+        key = (batch.shard, batch.kind)
+        last = self._last.get(key)
+        if last is not None and batch.tick == last:
+            raise BadRecord("duplicate", f"duplicate frame: tick {batch.tick} of {batch.shard} was scored")
+        if last is not None and batch.tick < last:
+            raise BadRecord("late", f"late frame: tick {batch.tick} of {batch.shard} arrived after tick "
+                                    f"{last} was scored")
+        if last is None and len(self._last) >= self._max:
+            self._last.pop(next(iter(self._last)))
+        self._last[key] = batch.tick
