@@ -15,11 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from actuators.inventory import Inventory
-from schemas import Incident
+from schemas import Incident, IncidentStatus
 
 MAINTENANCE_GRACE = 3  # ticks around a window in which its symptoms still count as the work's
 UPSTREAM_RECHECK = 10  # ticks between looks at an incident held under an upstream hardware alarm
 CONCURRENT_TICKS = 20  # an incident this much older with the same symptoms may be the same fault
+RECENT_TICKS = 20  # an incident closed this recently on or above a root may still be recovering
 BURST_TICKS, BURST_PEERS = 3, 2  # this many other look-alike incidents this close: wait for the localizer
 
 
@@ -65,31 +66,38 @@ KpisOf = Callable[[str, int, int], set[str]]  # (entity, tick, within) -> its KP
 
 
 def part_of_another(incident: Incident, live: Mapping[str, Incident], inventory: Inventory,
-                    kpis_of: KpisOf) -> str:
-    """Why this incident's symptoms are likely another live incident's, or ``""``: that one is
-    rooted on something this root depends on, or opened just before with the same anomalous
-    KPIs on several of its entities (an inventory may miss the dependency)."""
+                    kpis_of: KpisOf, *, recent: Mapping[str, Incident] | None = None) -> str:
+    """Why this incident's symptoms are likely another incident's, or ``""``: that one is rooted on
+    this root or on something it depends on, or opened just before with the same anomalous KPIs on
+    several of its entities (an inventory may miss the dependency). Live incidents count, and those
+    closed ``recent``-ly: their KPIs may still be coming back."""
     root = incident.candidates[incident.attempt].entity_id
-    above = set(inventory.upstream(root))
+    above = inventory.suspects_above(root)
     mine = kpis_of(root, incident.tick, CONCURRENT_TICKS // 4)
-    for iid, other in live.items():
+    for iid, other in [*live.items(), *(recent or {}).items()]:
         if iid == incident.incident_id:
             continue
-        theirs_root = other.candidates[other.attempt].entity_id
-        if theirs_root in above:
-            return f"{theirs_root} is the root of open incident {iid}, and {root} depends on it"
-        spread = [e for e in other.symptoms if e != theirs_root]
+        theirs = other.candidates[other.attempt].entity_id
+        state = ("open" if other.status in (IncidentStatus.OPEN, IncidentStatus.MITIGATING)
+                 else f"{other.status.value} at tick {other.tick}, still recovering perhaps")
+        if theirs == root:
+            return f"incident {iid} ({state}) is rooted on {root} too"
+        if theirs in above:
+            return f"incident {iid} ({state}) is rooted on {theirs}, and {root} depends on it"
+        spread = [e for e in other.symptoms if e != theirs]
         if (mine and len(spread) >= 3 and incident.tick - other.opened_tick <= CONCURRENT_TICKS
                 and mine <= set().union(*(kpis_of(e, incident.tick, CONCURRENT_TICKS) for e in spread))):
             return (f"{', '.join(sorted(mine))} on {root} also show on {len(spread)} entities of "
-                    f"incident {iid}, opened at tick {other.opened_tick}: likely the same fault")
+                    f"incident {iid} ({state}), opened at tick {other.opened_tick}: likely the same fault")
     return ""
 
 
 def burst(incident: Incident, live: Mapping[str, Incident], kpis_of: KpisOf) -> int:
     """How many other live incidents opened within ``BURST_TICKS`` share an anomalous KPI of this
-    one's root (0 when fewer than ``BURST_PEERS``): a burst of look-alike incidents is rarely as
-    many faults."""
+    one's root (0 when fewer than ``BURST_PEERS``, or when this one already spans several
+    entities): a burst of look-alike incidents on single entities is rarely as many faults."""
+    if len(incident.symptoms) > 2:
+        return 0
     root = incident.candidates[incident.attempt].entity_id
     mine = kpis_of(root, incident.tick, BURST_TICKS)
     peers = 0

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from actuators.approvals import ApprovalBook
-from actuators.awareness import BURST_TICKS, burst, explained, part_of_another
+from actuators.awareness import BURST_TICKS, RECENT_TICKS, burst, explained, part_of_another
 from actuators.explain import Evidence, evidence_text, plan_text, twin_text
 from actuators.guards import Guards
 from actuators.inventory import Inventory
@@ -124,6 +124,7 @@ class Decider:
     _evidence: dict[tuple[str, str], AnomalyEvent] = field(default_factory=dict)
     _held: dict[str, tuple[Incident, int, str]] = field(default_factory=dict)  # id -> (incident, until, why)
     _live: dict[str, Incident] = field(default_factory=dict)  # open or mitigating incidents, latest version
+    _recent: dict[str, Incident] = field(default_factory=dict)  # closed in the last RECENT_TICKS
 
     def observe(self, event: AnomalyEvent) -> None:
         """Remember anomalies: they are the evidence of the decisions to come."""
@@ -143,7 +144,8 @@ class Decider:
         if incident.status in (IncidentStatus.RESOLVED, IncidentStatus.ESCALATED):
             self.approvals.cancel(incident.incident_id)
             self._held.pop(incident.incident_id, None)
-            self._live.pop(incident.incident_id, None)
+            if self._live.pop(incident.incident_id, None) is not None:
+                self._recent[incident.incident_id] = incident
             return []
         self._live[incident.incident_id] = incident
         key = (incident.incident_id, incident.attempt)
@@ -166,6 +168,7 @@ class Decider:
         """Approvals answered by a human or by the unattended default; held incidents looked at
         again; old evidence forgotten."""
         self._evidence = {k: e for k, e in self._evidence.items() if tick - e.tick <= 120}
+        self._recent = {k: i for k, i in self._recent.items() if tick - i.tick <= RECENT_TICKS}
         out: list[Record] = []
         for a in self.approvals.due(tick):
             d = a.decision.model_copy(update={"tick": tick, "approval_id": a.approval_id})
@@ -208,7 +211,7 @@ class Decider:
         return self._safeguard(incident, p, quiet_hold)
 
     def _part_of_another(self, incident: Incident) -> str:
-        return part_of_another(incident, self._live, self.inventory, self._kpis_of)
+        return part_of_another(incident, self._live, self.inventory, self._kpis_of, recent=self._recent)
 
     def _burst(self, incident: Incident) -> int:
         return burst(incident, self._live, self._kpis_of)

@@ -35,6 +35,7 @@ class Inventory:
     def __init__(self) -> None:
         self._entities: dict[str, TopologyEntity] = {}
         self._down: dict[str, list[str]] | None = None  # entity -> entities that depend on it directly
+        self._by_site: dict[str, list[TopologyEntity]] | None = None
         self._windows: dict[str, MaintenanceWindow] = {}
         self._alarms: dict[str, AlarmEvent] = {}
 
@@ -42,7 +43,7 @@ class Inventory:
 
     def add(self, entity: TopologyEntity) -> None:
         self._entities[entity.entity_id] = entity
-        self._down = None
+        self._down = self._by_site = None
 
     def announce(self, window: MaintenanceWindow) -> None:
         self._windows[window.window_id] = window
@@ -76,6 +77,27 @@ class Inventory:
                 seen.append(u)
                 stack.extend(self._entities[u].depends_on if u in self._entities else ())
         return seen
+
+    def suspects_above(self, entity_id: str) -> set[str]:
+        """What ``entity_id`` depends on, and what the entities at its site (its gNB, its backhaul)
+        depend on: an inventory's edges can be wrong or missing, its sites less often."""
+        site = self.site_of(entity_id)
+        at_site = self._sites().get(site, []) if site else []
+        near = {e.entity_id for e in at_site
+                if e.entity_id != entity_id and e.kind not in (EntityKind.CELL, EntityKind.SITE)}
+        out = set(self.upstream(entity_id)) | near
+        for e in near:
+            out |= set(self.upstream(e))
+        return out
+
+    def _sites(self) -> dict[str, list[TopologyEntity]]:
+        if self._by_site is None:
+            by: dict[str, list[TopologyEntity]] = defaultdict(list)
+            for e in self._entities.values():
+                if e.site:
+                    by[e.site].append(e)
+            self._by_site = dict(by)
+        return self._by_site
 
     def cells_behind(self, entity_id: str) -> list[str]:
         """The cells whose dependencies lead to ``entity_id`` (a cell: itself), as published."""

@@ -48,6 +48,8 @@ _MAX_WATCHED = 5000  # entities
 _MAX_CHECKS = 10_000
 _TYPICAL_SUCCESS = 0.8  # how often a right diagnosis is fixed, for the posterior of later candidates
 RELATIVE_FLOOR = 0.01  # a KPI's spread is at least this share of its baseline
+_PRE_TICKS = 6  # ticks before an incident a baseline needs
+_FOLLOW_TICKS = 4  # ticks the entities behind a fixed root take to follow it
 
 
 class Twin(Protocol):
@@ -89,6 +91,7 @@ class TelemetryTwin:
         self._expected: dict[tuple[str, str], tuple[int, float]] = {}
         self._pending: dict[str, _Pending] = {}
         self._tried: dict[tuple[str, str], float] = {}  # (target, tool) -> the last parameter value used
+        self._snapshots: dict[str, tuple[int, np.ndarray]] = {}  # entity -> (before tick, baseline)
         self.checks: deque[TwinCheck] = deque(maxlen=_MAX_CHECKS)
 
     # --- feeding ---------------------------------------------------------------------------
@@ -103,8 +106,12 @@ class TelemetryTwin:
     # --- predicting ------------------------------------------------------------------------
 
     def predict(self, call: ToolCall, *, incident: Incident, horizon: int) -> TwinPrediction:
-        """Sample what ``call`` does to the incident's watched KPIs over ``horizon`` ticks."""
+        """Sample what ``call`` does to the incident's watched KPIs over ``horizon`` ticks, or as many
+        as the tool takes to show fully on the cells behind its target (its delay and recovery, and
+        a few ticks for the cells to follow)."""
         effect = self.effects.get(call.tool)
+        if effect is not None:
+            horizon = max(horizon, effect.settles_within + _FOLLOW_TICKS)
         rows, values_now, basis = self._rows(call, incident, effect)
         z_now = rows.badness(values_now)
         if effect is None or not len(rows):
@@ -179,6 +186,7 @@ class TelemetryTwin:
                 continue
             names = [k.name for k in KPIS_BY_KIND[kind]]
             base, sigma = baseline(ticks, values, incident.opened_tick - 4)
+            base = self._before(e, incident, ticks, base)
             own = base.copy()  # from the telemetry alone: the detectors' may be from another time
             for j, name in enumerate(names):
                 seen = self._expected.get((e, name))
@@ -221,6 +229,25 @@ class TelemetryTwin:
         reach = min(1.0, value / picked) if picked else 1.0
         return {rule.name: int(value) if rule.integer else value}, reach, settled
 
+    def note_incident(self, incident: Incident) -> None:
+        """Remember what the incident's entities looked like before it opened: once the telemetry
+        held has moved past that, it is the only baseline there is."""
+        before = incident.opened_tick - 4
+        ids = [c.entity_id for c in incident.candidates]
+        for e, (ticks, values) in self.history.series(ids).items():
+            if (ticks < before).sum() >= _PRE_TICKS and len(self._snapshots) < _MAX_CHECKS:
+                self._snapshots[e] = (before, baseline(ticks, values, before)[0])
+
+    def _before(self, entity: str, incident: Incident | None, ticks: np.ndarray, base: np.ndarray,
+                before: int | None = None) -> np.ndarray:
+        """``base`` from the telemetry held, unless it no longer reaches back before the incident and
+        a snapshot taken when the incident opened does."""
+        cut = incident.opened_tick - 4 if incident is not None else before
+        snap = self._snapshots.get(entity)
+        if snap is None or cut is None or (ticks < cut).sum() >= _PRE_TICKS or snap[0] != cut:
+            return base
+        return snap[1].copy()
+
     def _excess(self, entity: str, kpi: str, before: int) -> tuple[float | None, bool]:
         """How far ``kpi`` of ``entity`` runs above what it was before the incident (a share, the
         highest of the last three ticks), and whether it has stopped rising."""
@@ -230,7 +257,7 @@ class TelemetryTwin:
             return None, True
         j = [k.name for k in KPIS_BY_KIND[kind]].index(kpi)
         ticks, values = series
-        base = float(baseline(ticks, values, before)[0][j])
+        base = float(self._before(entity, None, ticks, baseline(ticks, values, before)[0], before)[j])
         if base <= 0 or len(ticks) < 5:
             return None, True
         share = (values[:, j] - base) / base

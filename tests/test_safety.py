@@ -216,8 +216,10 @@ def test_a_refusing_guard_blocks_the_action_and_the_incident_goes_to_a_human():
     decider = Decider(PolicyTable.default(), guards=Guards(GuardConfig(per_entity=1)))
     verifier = Verifier()
     first = incident(("link-0003", "link_degradation"), tick=11)
-    second = incident(("link-0003", "link_degradation"), tick=12, iid="INC-2")
+    second = incident(("link-0003", "link_degradation"), tick=40, iid="INC-2")  # 29 ticks on, same link
     assert [type(r).__name__ for r in decider.decide(first)] == ["DecisionRecord", "ActionRequest"]
+    decider.decide(first.model_copy(update={"status": IncidentStatus.RESOLVED, "tick": 15}))
+    decider.on_tick(40)  # the first one closed too long ago to be still recovering
     verifier.track(second)
     [blocked] = decider.decide(second)
     assert blocked.decision is DecisionKind.BLOCK and "entity_rate" in blocked.explanation

@@ -169,6 +169,8 @@ class DecideStage:
             incident = Incident.decode(msg.value)
             self.decider.note(incident)
             if incident.status is IncidentStatus.OPEN and incident.attempt == 0:
+                if self.twin is not None:
+                    self.twin.note_incident(incident)
                 self._incidents.append(incident)  # new: decided with the tick's other new ones
                 return []
             return _records(self.decider.decide(incident))
