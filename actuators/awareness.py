@@ -78,6 +78,8 @@ def part_of_another(incident: Incident, live: Mapping[str, Incident], inventory:
         if iid == incident.incident_id:
             continue
         theirs = other.candidates[other.attempt].entity_id
+        if other.attempt and other.candidates[0].entity_id in above | {root}:
+            theirs = other.candidates[0].entity_id  # where it began: a later candidate may be a guess
         state = ("open" if other.status in (IncidentStatus.OPEN, IncidentStatus.MITIGATING)
                  else f"{other.status.value} at tick {other.tick}, still recovering perhaps")
         if theirs == root:

@@ -125,10 +125,12 @@ class Decider:
     _held: dict[str, tuple[Incident, int, str]] = field(default_factory=dict)  # id -> (incident, until, why)
     _live: dict[str, Incident] = field(default_factory=dict)  # open or mitigating incidents, latest version
     _recent: dict[str, Incident] = field(default_factory=dict)  # closed in the last RECENT_TICKS
+    _seen: dict[tuple[str, str], int] = field(default_factory=dict)  # (entity, KPI) -> last tick anomalous
 
     def observe(self, event: AnomalyEvent) -> None:
         """Remember anomalies: they are the evidence of the decisions to come."""
         key = (event.entity_id, event.kpi)
+        self._seen[key] = max(event.tick, self._seen.get(key, -1))
         old = self._evidence.get(key)
         if old is None or event.tick - old.tick > 30 or event.score >= old.score:
             self._evidence[key] = event
@@ -168,6 +170,7 @@ class Decider:
         """Approvals answered by a human or by the unattended default; held incidents looked at
         again; old evidence forgotten."""
         self._evidence = {k: e for k, e in self._evidence.items() if tick - e.tick <= 120}
+        self._seen = {k: t for k, t in self._seen.items() if tick - t <= 120}
         self._recent = {k: i for k, i in self._recent.items() if tick - i.tick <= RECENT_TICKS}
         out: list[Record] = []
         for a in self.approvals.due(tick):
@@ -217,7 +220,7 @@ class Decider:
         return burst(incident, self._live, self._kpis_of)
 
     def _kpis_of(self, entity: str, tick: int, within: int) -> set[str]:
-        return {k for (e, k), ev in self._evidence.items() if e == entity and tick - ev.tick <= within}
+        return {k for (e, k), t in self._seen.items() if e == entity and tick - t <= within}
 
     def _hold(self, incident: Incident, d: DecisionRecord, why: str, until: int, reason: str,
               quiet_hold: str) -> list[Record]:

@@ -50,6 +50,7 @@ _TYPICAL_SUCCESS = 0.8  # how often a right diagnosis is fixed, for the posterio
 RELATIVE_FLOOR = 0.01  # a KPI's spread is at least this share of its baseline
 _PRE_TICKS = 6  # ticks before an incident a baseline needs
 _FOLLOW_TICKS = 4  # ticks the entities behind a fixed root take to follow it
+_SNAPSHOT_TICKS = 60  # how long a baseline taken when an incident opened stays a reference
 
 
 class Twin(Protocol):
@@ -244,7 +245,8 @@ class TelemetryTwin:
         a snapshot taken when the incident opened does."""
         cut = incident.opened_tick - 4 if incident is not None else before
         snap = self._snapshots.get(entity)
-        if snap is None or cut is None or (ticks < cut).sum() >= _PRE_TICKS or snap[0] != cut:
+        if (snap is None or cut is None or (ticks < cut).sum() >= _PRE_TICKS or snap[0] != cut
+                or ticks[-1] - cut > _SNAPSHOT_TICKS):  # an old snapshot is from another hour of the day
             return base
         return snap[1].copy()
 
@@ -261,7 +263,7 @@ class TelemetryTwin:
         if base <= 0 or len(ticks) < 5:
             return None, True
         share = (values[:, j] - base) / base
-        now, earlier = float(share[-3:].max()), float(share[-5:-2].max())
+        now, earlier = float(share[-3:].max()), float(share[-6:-3].max())
         return now, now - earlier <= 0.15 * abs(now) + 0.03
 
     def _p_right(self, incident: Incident, effect: ToolEffect) -> float:
