@@ -21,6 +21,7 @@ MAINTENANCE_GRACE = 3  # ticks around a window in which its symptoms still count
 UPSTREAM_RECHECK = 10  # ticks between looks at an incident held under an upstream hardware alarm
 CONCURRENT_TICKS = 20  # an incident this much older with the same symptoms may be the same fault
 RECENT_TICKS = 20  # an incident closed this recently on or above a root may still be recovering
+ESCALATED_TICKS = 120  # an incident escalated this recently is a person's: what it explains waits too
 BURST_TICKS, BURST_PEERS = 3, 2  # this many other look-alike incidents this close: wait for the localizer
 
 
@@ -69,29 +70,40 @@ def part_of_another(incident: Incident, live: Mapping[str, Incident], inventory:
                     kpis_of: KpisOf, *, recent: Mapping[str, Incident] | None = None) -> str:
     """Why this incident's symptoms are likely another incident's, or ``""``: that one is rooted on
     this root or on something it depends on, or opened just before with the same anomalous KPIs on
-    several of its entities (an inventory may miss the dependency). Live incidents count, and those
-    closed ``recent``-ly: their KPIs may still be coming back."""
+    several of its entities (an inventory may miss the dependency). It must still be explaining
+    something now (:func:`_in_play`): a fix in progress, a fault just fixed whose KPIs may still be
+    coming back, or one escalated to a person."""
     root = incident.candidates[incident.attempt].entity_id
     above = inventory.suspects_above(root)
     mine = kpis_of(root, incident.tick, CONCURRENT_TICKS // 4)
     for iid, other in [*live.items(), *(recent or {}).items()]:
-        if iid == incident.incident_id:
+        if iid == incident.incident_id or not _in_play(other, incident.tick):
             continue
-        theirs = other.candidates[other.attempt].entity_id
-        if other.attempt and other.candidates[0].entity_id in above | {root}:
-            theirs = other.candidates[0].entity_id  # where it began: a later candidate may be a guess
-        state = ("open" if other.status in (IncidentStatus.OPEN, IncidentStatus.MITIGATING)
-                 else f"{other.status.value} at tick {other.tick}, still recovering perhaps")
-        if theirs == root:
+        live_now = other.status in (IncidentStatus.OPEN, IncidentStatus.MITIGATING)
+        roots = {other.candidates[other.attempt].entity_id}
+        if not live_now:  # where it began counts too: a later candidate may have been a guess
+            roots.add(other.candidates[0].entity_id)
+        state = "open" if live_now else f"{other.status.value} at tick {other.tick}"
+        if root in roots:
             return f"incident {iid} ({state}) is rooted on {root} too"
-        if theirs in above:
-            return f"incident {iid} ({state}) is rooted on {theirs}, and {root} depends on it"
-        spread = [e for e in other.symptoms if e != theirs]
+        if roots & above:
+            return f"incident {iid} ({state}) is rooted on {min(roots & above)}, and {root} depends on it"
+        spread = [e for e in other.symptoms if e not in roots]
         if (mine and len(spread) >= 3 and incident.tick - other.opened_tick <= CONCURRENT_TICKS
                 and mine <= set().union(*(kpis_of(e, incident.tick, CONCURRENT_TICKS) for e in spread))):
             return (f"{', '.join(sorted(mine))} on {root} also show on {len(spread)} entities of "
                     f"incident {iid} ({state}), opened at tick {other.opened_tick}: likely the same fault")
     return ""
+
+
+def _in_play(other: Incident, tick: int) -> bool:
+    """Is the other incident still explaining symptoms? Opened lately and not yet acted on, fixed or
+    being fixed lately (recovery takes ticks), or escalated to a person lately."""
+    if other.status is IncidentStatus.OPEN:
+        return tick - other.opened_tick <= CONCURRENT_TICKS
+    if other.status is IncidentStatus.ESCALATED:
+        return tick - other.tick <= ESCALATED_TICKS
+    return tick - other.tick <= RECENT_TICKS
 
 
 def burst(incident: Incident, live: Mapping[str, Incident], kpis_of: KpisOf) -> int:

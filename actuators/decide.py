@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from actuators.approvals import ApprovalBook
-from actuators.awareness import BURST_TICKS, RECENT_TICKS, burst, explained, part_of_another
+from actuators.awareness import BURST_TICKS, ESCALATED_TICKS, burst, explained, part_of_another
 from actuators.explain import Evidence, evidence_text, plan_text, twin_text
 from actuators.guards import Guards
 from actuators.inventory import Inventory
@@ -124,7 +124,7 @@ class Decider:
     _evidence: dict[tuple[str, str], AnomalyEvent] = field(default_factory=dict)
     _held: dict[str, tuple[Incident, int, str]] = field(default_factory=dict)  # id -> (incident, until, why)
     _live: dict[str, Incident] = field(default_factory=dict)  # open or mitigating incidents, latest version
-    _recent: dict[str, Incident] = field(default_factory=dict)  # closed in the last RECENT_TICKS
+    _recent: dict[str, Incident] = field(default_factory=dict)  # closed lately (see awareness._in_play)
     _seen: dict[tuple[str, str], int] = field(default_factory=dict)  # (entity, KPI) -> last tick anomalous
 
     def observe(self, event: AnomalyEvent) -> None:
@@ -171,7 +171,7 @@ class Decider:
         again; old evidence forgotten."""
         self._evidence = {k: e for k, e in self._evidence.items() if tick - e.tick <= 120}
         self._seen = {k: t for k, t in self._seen.items() if tick - t <= 120}
-        self._recent = {k: i for k, i in self._recent.items() if tick - i.tick <= RECENT_TICKS}
+        self._recent = {k: i for k, i in self._recent.items() if tick - i.tick <= ESCALATED_TICKS}
         out: list[Record] = []
         for a in self.approvals.due(tick):
             d = a.decision.model_copy(update={"tick": tick, "approval_id": a.approval_id})

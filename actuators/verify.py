@@ -76,9 +76,9 @@ class Verifier:
         w = self._watch.get(incident.incident_id)
         entities = _entities(incident)
         if w is None:
-            root = incident.candidates[0].entity_id
             for other in self._watch.values():  # a fault of its own there: the others stop watching it
-                other.entities.discard(root)
+                mine = other.incident.candidates[other.incident.attempt].entity_id
+                other.entities -= entities - {mine}
             self._watch[incident.incident_id] = _Watch(incident, entities, incident.tick)
         elif incident.attempt > w.incident.attempt or (
                 incident.attempt == w.incident.attempt and w.incident.status is IncidentStatus.OPEN):
