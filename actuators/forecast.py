@@ -63,7 +63,7 @@ def baseline(ticks: np.ndarray, values: np.ndarray, before: int) -> tuple[np.nda
         spread = 1.4826 * np.median(np.abs(d - np.median(d, axis=0)), axis=0) / np.sqrt(2.0)
     else:
         spread = 1.4826 * np.median(np.abs(values[pre] - med), axis=0)
-    return med, np.maximum.reduce([spread, 0.01 * np.abs(med), np.full_like(med, 1e-6)])
+    return med, np.maximum.reduce([spread, 0.002 * np.abs(med), np.full_like(med, 1e-6)])
 
 
 def service_harm(names: list[str], base: np.ndarray, now: np.ndarray) -> np.ndarray:

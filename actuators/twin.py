@@ -47,7 +47,7 @@ _SIGN = {Direction.UP: 1.0, Direction.DOWN: -1.0, Direction.BOTH: 0.0}
 _MAX_WATCHED = 5000  # entities
 _MAX_CHECKS = 10_000
 _TYPICAL_SUCCESS = 0.8  # how often a right diagnosis is fixed, for the posterior of later candidates
-RELATIVE_FLOOR = 0.01  # a KPI's spread is at least this share of its baseline
+RELATIVE_FLOOR = 0.002  # a KPI's spread is at least this share of its baseline (a dark history has none)
 _PRE_TICKS = 6  # ticks before an incident a baseline needs
 _FOLLOW_TICKS = 4  # ticks the entities behind a fixed root take to follow it
 _SNAPSHOT_TICKS = 60  # how long a baseline taken when an incident opened stays a reference
@@ -224,7 +224,7 @@ class TelemetryTwin:
         excess, settled = self._excess(call.target, rule.kpi, before) if rule.kpi else (None, True)
         picked = rule.pick(excess=excess)
         tried = self._tried.get((call.target, call.tool))
-        if tried is not None and tried >= picked:  # that was not enough here last time: reach further
+        if rule.source == "excess" and tried is not None and tried >= picked:  # not enough last time
             picked = rule.bounded(tried + 1 if rule.integer else tried * 1.5)
         value = float(call.arguments[rule.name]) if rule.name in call.arguments else picked  # type: ignore[arg-type]
         reach = min(1.0, value / picked) if picked else 1.0
