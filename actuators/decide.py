@@ -1,7 +1,10 @@
-"""Deciding what to do about an incident: policy, guards, digital twin, human approval.
+"""Deciding what to do about an incident: announcements, policy, guards, digital twin, human approval.
 
 :func:`plan` is the pure policy step (which rule, which workflow, act / hold /
-escalate). :class:`Decider` wraps it with the guards, the twin and the
+escalate). :class:`Decider` first asks what the network announced (a hardware
+alarm escalates at once; planned maintenance holds), then wraps the plan with
+the guards, the twin's prediction and its uncertainty (nothing to fix: hold;
+unlikely to help: veto; uncertain: ask a person; likely: act) and the
 approval gate, and writes a :class:`DecisionRecord` for every decision.
 """
 
@@ -11,21 +14,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from actuators.approvals import ApprovalBook
-from actuators.explain import Evidence, evidence_text, plan_text
+from actuators.awareness import BURST_TICKS, ESCALATED_TICKS, burst, explained, part_of_another
+from actuators.explain import Evidence, evidence_text, plan_text, twin_text
 from actuators.guards import Guards
+from actuators.inventory import Inventory
 from actuators.policy import PolicyTable, Rule
 from actuators.twin import Twin
 from schemas import (
     ActionRequest,
+    AnomalyEvent,
     DecisionKind,
     DecisionRecord,
     Incident,
     IncidentStatus,
     Record,
     ToolCall,
+    TwinPrediction,
 )
 
 STAGE = "decide"
+SETTLE_TICKS = 2  # how long a sizing decision waits for a rising load to settle
 
 
 def action_id(incident: Incident) -> str:
@@ -88,16 +96,18 @@ def plan(incident: Incident, policies: PolicyTable, *, act: bool = True,
 
 @dataclass
 class Decider:
-    """The decide step with its safety net: guards, the digital twin, the approval gate.
+    """The decide step with its safety net: announcements, guards, the digital twin, the approval gate.
 
     Parameters
     ----------
-    twin_below
-        Below this confidence a rule with ``twin: auto`` asks the twin first (it
-        always does before an irreversible workflow).
+    act_above, veto_below
+        The twin's probability that an action helps: at or above ``act_above`` it goes
+        ahead, below ``veto_below`` it is vetoed, in between a person decides.
     approval_below
         Below this confidence an action waits for a human (as does any rule with
         ``approval: true``).
+    recheck_ticks
+        How long an incident held because nothing needs fixing waits before it is looked at again.
     """
 
     policies: PolicyTable
@@ -105,36 +115,60 @@ class Decider:
     guards: Guards = field(default_factory=Guards)
     approvals: ApprovalBook = field(default_factory=ApprovalBook)
     twin: Twin | None = None
-    twin_below: float = 0.6
-    twin_horizon: int = 5
+    inventory: Inventory = field(default_factory=Inventory)
+    twin_horizon: int = 10
+    act_above: float = 0.5
+    veto_below: float = 0.2
     approval_below: float = 0.0
+    recheck_ticks: int = 10
     _decided: set[tuple[str, int]] = field(default_factory=set)
+    _held: dict[str, tuple[Incident, int, str]] = field(default_factory=dict)  # id -> (incident, until, why)
+    _live: dict[str, Incident] = field(default_factory=dict)  # open or mitigating incidents, latest version
+    _recent: dict[str, Incident] = field(default_factory=dict)  # closed lately (see awareness._in_play)
+    _seen: dict[tuple[str, str], int] = field(default_factory=dict)  # (entity, KPI) -> last tick anomalous
+
+    def observe(self, event: AnomalyEvent) -> None:
+        """Remember when each KPI was last anomalous: look-alike checks between incidents use it.
+        (The evidence a decision cites is its candidate's own, from the localizer.)"""
+        key = (event.entity_id, event.kpi)
+        self._seen[key] = max(event.tick, self._seen.get(key, -1))
+
+    def note(self, incident: Incident) -> None:
+        """Know of an incident before deciding it (a stage that decides a tick's incidents together
+        notes them all first, so each decision sees the others)."""
+        if incident.status in (IncidentStatus.OPEN, IncidentStatus.MITIGATING):
+            self._live[incident.incident_id] = incident
 
     def decide(self, incident: Incident) -> list[Record]:
         """Records for an incident update: decisions, and the action if one goes ahead."""
         if incident.status in (IncidentStatus.RESOLVED, IncidentStatus.ESCALATED):
             self.approvals.cancel(incident.incident_id)
+            self._held.pop(incident.incident_id, None)
+            if self._live.pop(incident.incident_id, None) is not None:
+                self._recent[incident.incident_id] = incident
             return []
+        self._live[incident.incident_id] = incident
         key = (incident.incident_id, incident.attempt)
         if incident.status is not IncidentStatus.OPEN or key in self._decided:
             return []
         self._decided.add(key)
-        p = plan(incident, self.policies, act=self.act)
-        if p.action is None or p.rule is None:
-            return [p.decision]
-        return self._safeguard(incident, p)
+        self._held.pop(incident.incident_id, None)
+        return self._judge(incident)
 
     def restore(self, incidents: Iterable[Incident]) -> None:
         """After a restart: every attempt the log has moved past was decided. An open attempt may
         not have been, and is decided again if its record comes back (same action id: the tool
-        acts once). Guard history and waiting approvals are not in the log and start empty."""
+        acts once). Guard history, holds and waiting approvals are not in the log and start empty."""
         for inc in incidents:
             self._decided.update((inc.incident_id, a) for a in range(inc.attempt))
             if inc.status is not IncidentStatus.OPEN:
                 self._decided.add((inc.incident_id, inc.attempt))
 
     def on_tick(self, tick: int) -> list[Record]:
-        """Approvals answered by a human or by the unattended default."""
+        """Approvals answered by a human or by the unattended default; held incidents looked at
+        again; old sightings forgotten."""
+        self._seen = {k: t for k, t in self._seen.items() if tick - t <= 120}
+        self._recent = {k: i for k, i in self._recent.items() if tick - i.tick <= ESCALATED_TICKS}
         out: list[Record] = []
         for a in self.approvals.due(tick):
             d = a.decision.model_copy(update={"tick": tick, "approval_id": a.approval_id})
@@ -145,11 +179,76 @@ class Decider:
                 out.append(d.model_copy(update={
                     "decision": DecisionKind.DENY, "outcome": "denied",
                     "explanation": f"{a.approval_id} denied by {a.by}; not acting: {d.explanation}"}))
+        for iid, (inc, until, why) in list(self._held.items()):
+            if tick >= until:
+                del self._held[iid]
+                again = self._judge(inc.model_copy(update={"tick": tick}), quiet_hold=why)
+                out += again
         return out
 
-    def _safeguard(self, incident: Incident, p: Plan) -> list[Record]:
+    def _judge(self, incident: Incident, *, quiet_hold: str = "") -> list[Record]:
+        """What to do now about an open incident. A hold that repeats ``quiet_hold`` writes no record."""
+        said = explained(incident, self.inventory, incident.tick)
+        p = plan(incident, self.policies)
+        if said is not None and said.verdict == "escalate":
+            return [p.decision.model_copy(update={
+                "decision": DecisionKind.ESCALATE, "outcome": "escalated: unfixable",
+                "explanation": f"{said.explanation}. {p.decision.explanation}"})]
+        if said is not None:
+            return self._hold(incident, p.decision, said.explanation, said.until, said.reason, quiet_hold)
+        burst = self._burst(incident) if quiet_hold != "burst" else 0
+        if burst:
+            why = (f"{burst} other incidents with the same symptoms opened within {BURST_TICKS} ticks: "
+                   f"likely one fault further up; waiting {BURST_TICKS} ticks for it to be localized")
+            return self._hold(incident, p.decision, why, incident.tick + BURST_TICKS, "burst", quiet_hold)
+        why = self._part_of_another(incident)
+        if why:
+            return self._hold(incident, p.decision, f"{why}; fixing that first, looking again in "
+                              f"{self.recheck_ticks} ticks", incident.tick + self.recheck_ticks,
+                              "another incident", quiet_hold)
+        if p.action is None or p.rule is None:
+            return [p.decision]
+        return self._safeguard(incident, p, quiet_hold)
+
+    def _part_of_another(self, incident: Incident) -> str:
+        return part_of_another(incident, self._live, self.inventory, self._kpis_of, recent=self._recent)
+
+    def _burst(self, incident: Incident) -> int:
+        return burst(incident, self._live, self._kpis_of)
+
+    def _kpis_of(self, entity: str, tick: int, within: int) -> set[str]:
+        return {k for (e, k), t in self._seen.items() if e == entity and tick - t <= within}
+
+    def _hold(self, incident: Incident, d: DecisionRecord, why: str, until: int, reason: str,
+              quiet_hold: str) -> list[Record]:
+        self._held[incident.incident_id] = (incident, until, reason)
+        if quiet_hold == reason:
+            return []
+        return [d.model_copy(update={"decision": DecisionKind.HOLD, "outcome": f"held: {reason}",
+                                     "explanation": f"{why}. {d.explanation}"})]
+
+    def _safeguard(self, incident: Incident, p: Plan, quiet_hold: str) -> list[Record]:
         assert p.action is not None and p.rule is not None
         d, action, rule = p.decision, p.action, p.rule
+        pred: TwinPrediction | None = None
+        if self.twin is not None and rule.twin != "never":
+            call = ToolCall(tool=action.tool, target=action.target, arguments=action.arguments)
+            pred = self.twin.predict(call, incident=incident, horizon=self.twin_horizon)
+            chosen = {k: v for k, v in pred.parameters.items() if k not in action.arguments}
+            action = action.model_copy(update={"arguments": {**action.arguments, **chosen}})
+            d = d.model_copy(update={"twin": pred})
+            if not pred.degraded:
+                why = (f"the twin sees nothing {action.tool} would restore off its baseline on "
+                       f"{action.target} (load may be up, quality holds): nothing to fix")
+                return self._hold(incident, d, why, incident.tick + self.recheck_ticks, "nothing to fix",
+                                  quiet_hold)
+            if not pred.settled:
+                why = (f"the load {action.tool} is sized from is still rising on {action.target}: "
+                       f"the twin looks again in {SETTLE_TICKS} ticks")
+                return self._hold(incident, d, why, incident.tick + SETTLE_TICKS, "sizing", quiet_hold)
+        if not self.act:
+            held = plan(incident, self.policies, act=False, evidence=d.evidence).decision
+            return [held.model_copy(update={"twin": pred})]
         verdicts = self.guards.check(action, incident.tick)
         d = d.model_copy(update={"guards": verdicts})
         refused = [v for v in verdicts if not v.allowed]
@@ -158,36 +257,33 @@ class Decider:
             return [d.model_copy(update={"decision": DecisionKind.BLOCK, "outcome": "blocked",
                                          "explanation": f"guard refused the action ({why}); "
                                                         f"needs a human. {d.explanation}"})]
-        wf = self.policies.workflow_of(rule)
-        if rule.twin == "always" or (rule.twin == "auto" and (
-                not wf.reversible or incident.confidence < self.twin_below)):
-            d, vetoed = self._ask_twin(incident, d, action)
-            if vetoed:
-                return [d]
-        if rule.approval or incident.confidence < self.approval_below:
+        ask = ""
+        if pred is not None:
+            said = twin_text(pred)
+            chance = pred.p_improves if pred.p_improves is not None else float(pred.improves)
+            if chance < self.veto_below:
+                return [d.model_copy(update={
+                    "decision": DecisionKind.VETO, "outcome": "vetoed by the twin",
+                    "explanation": f"not calling {action.tool} on {action.target}: {said}, below "
+                                   f"{self.veto_below:.2f}. {d.explanation}"})]
+            d = d.model_copy(update={"explanation": f"{d.explanation}; {said}"})
+            if chance < self.act_above:
+                ask = f"the twin is unsure: {chance:.2f} that it helps is below {self.act_above:.2f}"
+        if rule.approval or incident.confidence < self.approval_below or ask:
             a = self.approvals.request(action, d, incident.tick)
-            why = ("the policy asks for a human's approval" if rule.approval else
-                   f"confidence {incident.confidence:.2f} is below {self.approval_below:.2f}")
+            why = ask or ("the policy asks for a human's approval" if rule.approval else
+                          f"confidence {incident.confidence:.2f} is below {self.approval_below:.2f}")
             return [d.model_copy(update={"decision": DecisionKind.APPROVAL, "approval_id": a.approval_id,
                                          "explanation": f"waiting for approval {a.approval_id} ({why}): "
                                                         f"{d.explanation}"})]
         return self._go(d, action, incident.tick)
 
-    def _ask_twin(self, incident: Incident, d: DecisionRecord, action: ActionRequest
-                  ) -> tuple[DecisionRecord, bool]:
-        if self.twin is None:
-            return d.model_copy(update={"explanation": f"{d.explanation} (no digital twin to ask)"}), False
-        call = ToolCall(tool=action.tool, target=action.target, arguments=action.arguments)
-        pred = self.twin.predict(call, watch=incident.symptoms, horizon=self.twin_horizon)
-        said = (f"the twin predicts {pred.improvement:+.1f} sigma-ticks over {pred.horizon_ticks} ticks on "
-                f"{pred.watched} entities")
-        if pred.improves:
-            return d.model_copy(update={"twin": pred, "explanation": f"{d.explanation}; {said}"}), False
-        return d.model_copy(update={
-            "twin": pred, "decision": DecisionKind.VETO, "outcome": "vetoed by the twin",
-            "explanation": f"not calling {action.tool} on {action.target}: {said}, no improvement. "
-                           f"{d.explanation}"}), True
-
     def _go(self, d: DecisionRecord, action: ActionRequest, tick: int) -> list[Record]:
         self.guards.commit(action, tick)
-        return [d.model_copy(update={"decision": DecisionKind.ACT}), action.model_copy(update={"tick": tick})]
+        acted = getattr(self.twin, "acted", None)
+        if acted is not None and d.twin is not None:
+            call = ToolCall(tool=action.tool, target=action.target, arguments=action.arguments)
+            acted(action.action_id, call, d.twin, tick=tick)
+        d = d.model_copy(update={"decision": DecisionKind.ACT, "tool": action.tool})
+        return [d, action.model_copy(update={"tick": tick})]
+

@@ -210,7 +210,7 @@ class WorkflowEngine:
         for attempt in range(attempts):
             req = ActionRequest(action_id=key if attempt == 0 else f"{key}~{attempt}",
                                 incident_id=a.incident_id, tick=a.tick, tool=step.call, target=a.target,
-                                arguments=step.call_arguments(a.target))
+                                arguments=self._arguments(run, step))
             res = await self.executor.execute(req, self.now)
             run.context.record(step.call, dict(req.arguments), _Outcome(res.ok, not res.ok))
             run.trace.append(f"t={res.tick} {step.call} on {a.target}: {'ok' if res.ok else 'failed'}"
@@ -230,6 +230,14 @@ class WorkflowEngine:
             c = step.compensate
             run.compensation.append(ToolCall(tool=c.call, target=a.target,
                                              arguments={**c.arguments, c.target_argument: a.target}))
+
+    @staticmethod
+    def _arguments(run: Run, step: CallStep) -> dict[str, Any]:
+        """The step's arguments; the main call also takes the ones decide chose (the twin's picks)."""
+        args = step.call_arguments(run.action.target)
+        if run.calls == 1 and step.call == run.action.tool:
+            return {**run.action.arguments, **args}
+        return args
 
     async def _observe(self, run: Run, step: ObserveStep) -> None:
         target = run.action.target

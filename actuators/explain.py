@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas import Evidence
+from schemas import Evidence, TwinPrediction
 
 
 def evidence_text(evidence: list[Evidence], symptoms: int) -> str:
@@ -21,3 +21,13 @@ def evidence_text(evidence: list[Evidence], symptoms: int) -> str:
 def plan_text(workflow: str | None, steps: list[str]) -> str:
     name = f"workflow {workflow}" if workflow else "a single call"
     return f"{name}: {'; '.join(s.strip() for s in steps)}"
+
+
+def twin_text(pred: TwinPrediction) -> str:
+    """The twin's prediction in a sentence, for a decision's explanation."""
+    chance = pred.p_improves if pred.p_improves is not None else float(pred.improves)
+    spread = ("" if pred.improvement_low is None else
+              f" (10–90%: {pred.improvement_low:+.1f} to {pred.improvement_high:+.1f})")
+    params = "".join(f", {k}={v}" for k, v in pred.parameters.items())
+    return (f"the twin gives {chance:.2f} that it helps: {pred.improvement:+.1f} sigma-ticks{spread} over "
+            f"{pred.horizon_ticks} ticks on {pred.watched} entities{params}")

@@ -54,7 +54,7 @@ class Rule(BaseModel):
     arguments: dict[str, ToolArgument] = Field(default_factory=dict)
     approval: bool = Field(default=False, description="always wait for a human's approval")
     twin: Literal["auto", "always", "never"] = Field(
-        default="auto", description="auto: before destructive or low-confidence actions")
+        default="auto", description="auto, always: ask the twin (when one runs) before acting; never: do not")
 
     @model_validator(mode="after")
     def _one_remedy(self) -> Self:

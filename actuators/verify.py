@@ -11,7 +11,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from actuators.decide import action_id
-from schemas import ActionRequest, ActionResult, AnomalyEvent, DecisionKind, DecisionRecord, Incident
+from actuators.effects import ToolEffect
+from actuators.forecast import DARK, LOAD_KPIS
+from actuators.inventory import EQUIPMENT
+from schemas import (
+    ActionRequest,
+    ActionResult,
+    AlarmEvent,
+    AnomalyEvent,
+    DecisionKind,
+    DecisionRecord,
+    Incident,
+)
 from schemas.events import IncidentStatus, Record, ToolCall, TwinPrediction
 
 STAGE = "verify"
@@ -26,6 +37,7 @@ class _Watch:
     acted_tick: int | None = None
     action: str = ""
     action_id: str | None = None
+    tool: str = ""
     compensation: list[ToolCall] = field(default_factory=list)
     twin: TwinPrediction | None = None
 
@@ -35,19 +47,23 @@ class Verifier:
 
     An incident whose entities show no persistent anomaly (see :meth:`observe`)
     for ``recovery_ticks`` is resolved. One that was acted on and has not recovered ``verify_ticks``
-    after the action has the action rolled back (if its workflow is
+    after the action (or, when the effect model says the tool takes longer, by the time its fix
+    should have settled and stayed quiet) has the action rolled back (if its workflow is
     reversible) and moves on to its next root-cause candidate, up to
     ``max_attempts``; then it is escalated to a human. A twin veto moves on
-    to the next candidate too; a denial or a guard's refusal escalates.
+    to the next candidate too; a denial or a guard's refusal escalates; so does an equipment
+    (hardware) alarm on an incident's root or entities, at once: no tool fixes hardware.
 
     Records delivered again (after a worker restart) change nothing: an incident closed
     in the log is not watched again, an older version does not replace a newer one, and
     a result counts only for the current attempt's action, once.
     """
 
-    def __init__(self, *, recovery_ticks: int = 4, verify_ticks: int = 12, max_attempts: int = 2) -> None:
+    def __init__(self, *, recovery_ticks: int = 4, verify_ticks: int = 12, max_attempts: int = 2,
+                 effects: dict[str, ToolEffect] | None = None) -> None:
         self.recovery_ticks, self.verify_ticks = recovery_ticks, verify_ticks
         self.max_attempts = max_attempts
+        self.effects = effects or {}
         self._watch: dict[str, _Watch] = {}
         self._out: list[Record] = []
         self._closed: set[str] = set()  # closed before a restart, as the log says
@@ -60,9 +76,9 @@ class Verifier:
         w = self._watch.get(incident.incident_id)
         entities = _entities(incident)
         if w is None:
-            root = incident.candidates[0].entity_id
             for other in self._watch.values():  # a fault of its own there: the others stop watching it
-                other.entities.discard(root)
+                mine = other.incident.candidates[other.incident.attempt].entity_id
+                other.entities -= entities - {mine}
             self._watch[incident.incident_id] = _Watch(incident, entities, incident.tick)
         elif incident.attempt > w.incident.attempt or (
                 incident.attempt == w.incident.attempt and w.incident.status is IncidentStatus.OPEN):
@@ -90,13 +106,17 @@ class Verifier:
     def observe(self, event: AnomalyEvent) -> None:
         """An anomaly keeps its incident from recovering when it persists: the same KPI of the
         same entity anomalous in consecutive ticks. One-tick noise (a few in 10,000 healthy KPI
-        values) would otherwise rarely leave an NF with dozens of cells behind it quiet enough."""
+        values) would otherwise rarely leave an NF with dozens of cells behind it quiet enough.
+        After an action, demand KPIs (users, throughput, utilisation) count only when the entity
+        has gone dark: a baseline that followed a fault's extra demand up flags the demand's return
+        as a drop."""
         key = (event.entity_id, event.kpi)
         before, self._seen[key] = self._seen.get(key), event.tick
         if before != event.tick - 1:
             return
+        demand = event.kpi in LOAD_KPIS and event.value > DARK * event.expected
         for w in self._watch.values():
-            if event.entity_id in w.entities:
+            if event.entity_id in w.entities and not (demand and w.acted_tick is not None):
                 w.last_anomaly = max(w.last_anomaly, event.tick)
 
     def acted(self, result: ActionResult) -> Incident | None:
@@ -109,7 +129,7 @@ class Verifier:
             return self._close(w, IncidentStatus.ESCALATED, result.tick,
                                f"{result.tool} on {result.target} failed{undone}: {result.detail}")
         w.acted_tick, w.action = result.tick, f"{result.tool} on {result.target}"
-        w.action_id, w.compensation = result.action_id, list(result.compensation)
+        w.action_id, w.compensation, w.tool = result.action_id, list(result.compensation), result.tool
         w.incident = w.incident.model_copy(update={"status": IncidentStatus.MITIGATING,
                                                    "tick": result.tick, "reason": w.action})
         return w.incident
@@ -129,6 +149,16 @@ class Verifier:
         if record.decision in _CLOSES:
             return self._close(w, IncidentStatus.ESCALATED, record.tick, record.explanation, quiet=True)
         return None
+
+    def alarm(self, event: AlarmEvent) -> list[Incident]:
+        """An equipment alarm on a watched incident's root or entities escalates it now."""
+        if event.cleared or event.probable_cause != EQUIPMENT:
+            return []
+        hit = [w for w in self._watch.values() if event.entity_id in w.entities
+               or event.entity_id == w.incident.candidates[w.incident.attempt].entity_id]
+        return [self._close(w, IncidentStatus.ESCALATED, event.tick,
+                            f"equipment alarm {event.text!r} on {event.entity_id}: no tool fixes failed "
+                            f"hardware; needs a person (field service)") for w in hit]
 
     def on_tick(self, tick: int) -> list[Incident]:
         """Status changes at the end of ``tick``: resolved, retried or escalated incidents."""
@@ -151,10 +181,16 @@ class Verifier:
             return self._close(w, IncidentStatus.RESOLVED, tick,
                                f"KPIs of {len(w.entities)} entities back to baseline for "
                                f"{self.recovery_ticks} ticks {how}; resolved at tick {tick}")
-        if w.acted_tick is None or tick - w.acted_tick < self.verify_ticks:
+        if w.acted_tick is None or tick - w.acted_tick < self._window(w.tool):
             return None
         self._rollback(w, tick)
-        return self._next(w, tick, f"no recovery {self.verify_ticks} ticks after {w.action}")
+        return self._next(w, tick, f"no recovery {self._window(w.tool)} ticks after {w.action}")
+
+    def _window(self, tool: str) -> int:
+        """Ticks after an action before it counts as not having helped."""
+        effect = self.effects.get(tool)
+        settle = effect.settles_within + self.recovery_ticks + 2 if effect else 0
+        return max(self.verify_ticks, settle)
 
     def _rollback(self, w: _Watch, tick: int) -> None:
         inc, what = w.incident, w.action
@@ -165,7 +201,8 @@ class Verifier:
             action_id=f"{w.action_id}#rollback", incident_id=inc.incident_id, tick=tick,
             tool=w.compensation[-1].tool, target=w.compensation[-1].target,
             arguments=w.compensation[-1].arguments, rollback=w.compensation))
-        self._record(w, DecisionKind.ROLLBACK, tick, f"no recovery {self.verify_ticks} ticks after {what}: "
+        self._record(w, DecisionKind.ROLLBACK, tick,
+                     f"no recovery {self._window(w.tool)} ticks after {what}: "
                      f"rolling it back with {', '.join(c.tool for c in w.compensation)}",
                      outcome="not recovered; rolled back", came_true=came_true)
         w.compensation = []
@@ -175,7 +212,7 @@ class Verifier:
         nxt = inc.attempt + 1
         if nxt < min(len(inc.candidates), self.max_attempts):
             reason = f"{why}; trying candidate {nxt + 1}: {inc.candidates[nxt].entity_id}"
-            w.acted_tick, w.action, w.action_id, w.twin = None, "", None, None
+            w.acted_tick, w.action, w.action_id, w.twin, w.tool = None, "", None, None, ""
             w.incident = inc.model_copy(update={"status": IncidentStatus.OPEN, "attempt": nxt,
                                                 "tick": tick, "reason": reason})
             return w.incident

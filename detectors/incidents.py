@@ -16,7 +16,7 @@ ones once their anomalies have cleared.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from detectors.classifier import FaultTypeClassifier
@@ -131,7 +131,7 @@ class IncidentTracker:
                 tracked.pairs |= finding.best.explains
             elif finding.best.entity_id in fresh and self._corroborated(finding.best):
                 opened.append(self._open(finding, tick, anomalous))
-        self._retire_quiet_escalations(anomalous)
+        self._retire_quiet_escalations(self._last)  # any anomaly in the window: a flicker has not cleared
         return opened
 
     def _evidence(self, tick: int) -> tuple[dict[str, dict[str, Seen]], set[str]]:
@@ -186,7 +186,7 @@ class IncidentTracker:
         raw = finding.confidence
         return raw if self.calibration is None else round(self.calibration(raw), 3)
 
-    def _retire_quiet_escalations(self, anomalous: dict[str, set[str]]) -> None:
+    def _retire_quiet_escalations(self, anomalous: Mapping[str, object]) -> None:
         for iid, tracked in list(self._active.items()):
             if tracked.incident.status is IncidentStatus.ESCALATED and not any(
                     e in anomalous for e, _ in tracked.pairs):

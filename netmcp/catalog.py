@@ -50,6 +50,7 @@ SPECS: dict[str, ToolSpec] = {s.name: s for s in (
     _read("get_entity_kpis", Domain.ANY, "kpi", "measurement"),
     _read("get_topology_neighbourhood", Domain.ANY, "topology", "dependency"),
     _read("list_active_alarms", Domain.ANY, "alarm", "fault"),
+    _read("get_maintenance_calendar", Domain.ANY, "maintenance", "calendar", "planned"),
     _read("get_cell_status", Domain.RAN, "cell", "radio", "kpi", "alarm"),
     _read("get_nf_status", Domain.CORE, "upf", "smf", "amf", "kpi"),
     _read("get_link_status", Domain.TRANSPORT, "link", "backhaul", "kpi", "alarm"),

@@ -70,3 +70,20 @@ class Alarms(BaseModel):
 
     tick: int
     alarms: list[Alarm]
+
+
+class Window(BaseModel):
+    """A planned maintenance window: the entity may go dark from ``start_tick`` to ``end_tick``."""
+
+    window_id: str
+    entity_id: str
+    start_tick: int
+    end_tick: int = Field(description="first tick after the window")
+    reason: str
+
+
+class Calendar(BaseModel):
+    """The maintenance windows announced and not yet over, at a tick."""
+
+    tick: int
+    windows: list[Window]

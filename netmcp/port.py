@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from schemas import TopologyEntity
+from schemas import MaintenanceWindow, TopologyEntity
 
 
 class NetworkPort(Protocol):
@@ -12,8 +13,12 @@ class NetworkPort(Protocol):
 
     tick: int
 
-    def apply(self, tool: str, target: str) -> object:
-        """Execute a remediation; ``KeyError`` for an unknown target."""
+    def apply(self, tool: str, target: str, parameters: Mapping[str, Any]) -> object:
+        """Execute a remediation with its parameters; ``KeyError`` for an unknown target.
+
+        The result may carry ``ok`` (False: the network reports that the change failed)
+        and ``detail`` (what it says about it).
+        """
         ...
 
     def latest_kpis(self, entity_id: str) -> dict[str, float]:
@@ -26,4 +31,8 @@ class NetworkPort(Protocol):
 
     def topology_records(self) -> list[TopologyEntity]:
         """Every entity with its dependencies."""
+        ...
+
+    def maintenance_calendar(self) -> list[MaintenanceWindow]:
+        """Planned maintenance windows announced and not yet over."""
         ...

@@ -54,9 +54,11 @@ class _Actuation:
         given = {k: v for k, v in params.items() if v is not None}
         fill_derived(SPECS[tool].derived, given)
         try:
-            self.network.apply(tool, target)
+            done = self.network.apply(tool, target, given)
         except KeyError:
             raise ToolError(f"target {target!r} is not an entity of this network") from None
+        if getattr(done, "ok", True) is False:
+            raise ToolError(str(getattr(done, "detail", f"{tool} on {target} failed")))
         trace = (ctx.request_context.meta or {}).get(META_TRACE)
         outcome = ActionOutcome(tool=tool, target=target, applied=True, tick=self.network.tick,
                                 detail=f"{tool} applied to {target}", parameters=given,

@@ -11,6 +11,7 @@ from mcp.types import ToolAnnotations
 from netmcp.models import (
     Alarm,
     Alarms,
+    Calendar,
     CellId,
     EntityId,
     EntityKpis,
@@ -18,6 +19,7 @@ from netmcp.models import (
     LinkId,
     Neighbourhood,
     NfId,
+    Window,
 )
 from netmcp.port import NetworkPort
 from schemas import TopologyEntity
@@ -72,6 +74,12 @@ def _read_tools(network: NetworkPort) -> list[Callable[..., Any]]:
         return Alarms(tick=network.tick,
                       alarms=[Alarm(entity_id=e, text=t) for e, t in network.alarms()])
 
+    async def get_maintenance_calendar() -> Calendar:
+        """List the planned maintenance windows announced and not yet over (entities may go dark)."""
+        return Calendar(tick=network.tick, windows=[
+            Window(window_id=w.window_id, entity_id=w.entity_id, start_tick=w.start_tick,
+                   end_tick=w.end_tick, reason=w.reason) for w in network.maintenance_calendar()])
+
     async def get_cell_status(cell_id: CellId) -> EntityStatus:
         """Read a radio cell's last measurements and alarms."""
         return _status(network, cell_id)
@@ -84,5 +92,5 @@ def _read_tools(network: NetworkPort) -> list[Callable[..., Any]]:
         """Read a backhaul link's measurements and alarms, and which sites it serves."""
         return _status(network, link_id)
 
-    return [get_entity_kpis, get_topology_neighbourhood, list_active_alarms,
+    return [get_entity_kpis, get_topology_neighbourhood, list_active_alarms, get_maintenance_calendar,
             get_cell_status, get_nf_status, get_link_status]

@@ -33,6 +33,7 @@ from schemas.kpis import (
     kind_of,
     kpi_names,
 )
+from schemas.notices import AlarmEvent, MaintenanceWindow
 from schemas.protocol import ACTION_ID_META
 from schemas.telemetry import TelemetryFrame, TelemetryReport, TickMark
 from schemas.topology import TopologyEntity
@@ -44,6 +45,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "ActionRequest",
     "ActionResult",
+    "AlarmEvent",
     "AnomalyEvent",
     "Candidate",
     "DeadLetter",
@@ -56,6 +58,7 @@ __all__ = [
     "Incident",
     "IncidentStatus",
     "Kpi",
+    "MaintenanceWindow",
     "Record",
     "TelemetryFrame",
     "TelemetryReport",

@@ -156,8 +156,12 @@ class GuardVerdict(Record):
 class TwinPrediction(Record):
     """What the digital twin predicted an action would do, against doing nothing.
 
-    Badness is summed over the watched entities and ticks, in baseline sigmas
-    in each KPI's bad direction; ``improvement`` = without − with.
+    Badness is summed over the watched entities' KPIs and the horizon's ticks, in
+    baseline sigmas in each KPI's bad direction; ``improvement`` = without − with
+    (the mean over the twin's samples, ``improvement_low``/``high`` their 10th and
+    90th percentiles). ``p_improves`` is the probability that the action improves
+    the watched KPIs at all; ``improves`` says it is above one half. ``degraded`` is
+    False when nothing the tool restores is off its baseline (nothing to fix).
     """
 
     horizon_ticks: int = Field(ge=1)
@@ -166,6 +170,16 @@ class TwinPrediction(Record):
     badness_with: float
     improvement: float
     improves: bool
+    p_improves: float | None = Field(default=None, ge=0, le=1)
+    p_right: float | None = Field(default=None, ge=0, le=1, description="chance the diagnosis is right")
+    improvement_low: float | None = None
+    improvement_high: float | None = None
+    degraded: bool = True
+    settled: bool = Field(default=True, description="False while the load a parameter is sized from still "
+                                                    "moves: the twin would rather look again")
+    parameters: dict[str, ToolArgument] = Field(default_factory=dict,
+                                                description="tool parameters the twin chose")
+    basis: str = Field(default="", description="what the prediction was made from, in words")
 
 
 class DecisionRecord(Record):

@@ -19,6 +19,7 @@ from schemas.events import (
     DecisionRecord,
     Incident,
 )
+from schemas.notices import AlarmEvent, MaintenanceWindow
 from schemas.telemetry import TelemetryFrame, TelemetryReport, TickMark
 from schemas.topology import TopologyEntity
 
@@ -31,6 +32,8 @@ RECORDS: dict[str, tuple[type[BaseModel], ...]] = {
     topics.ACTION_RESULTS: (ActionResult,),
     topics.DECISIONS: (DecisionRecord,),
     topics.DLQ: (DeadLetter,),
+    topics.MAINTENANCE: (MaintenanceWindow,),
+    topics.ALARMS: (AlarmEvent,),
 }
 
 

@@ -14,6 +14,8 @@ ACTIONS = "netloop.actions"
 ACTION_RESULTS = "netloop.action-results"
 DECISIONS = "netloop.decisions"
 DLQ = "netloop.dlq"
+MAINTENANCE = "netloop.maintenance"
+ALARMS = "netloop.alarms"
 
 ALL_TOPICS: tuple[str, ...] = (
     TOPOLOGY,
@@ -24,6 +26,8 @@ ALL_TOPICS: tuple[str, ...] = (
     ACTION_RESULTS,
     DECISIONS,
     DLQ,
+    MAINTENANCE,
+    ALARMS,
 )
 
-COMPACTED_TOPICS: frozenset[str] = frozenset({TOPOLOGY})
+COMPACTED_TOPICS: frozenset[str] = frozenset({TOPOLOGY, MAINTENANCE})

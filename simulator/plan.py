@@ -1,4 +1,4 @@
-"""Turning a scenario's fault list and random-fault spec into concrete planned faults."""
+"""Turning a scenario's faults and benign events (explicit and random) into concrete plans."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulator.events import PlannedEvent, plan_events
 from simulator.faults import FAULT_TYPES
 from simulator.scenario import Scenario, ScenarioError
 from simulator.topology import Topology
@@ -13,13 +14,17 @@ from simulator.topology import Topology
 
 @dataclass(frozen=True)
 class PlannedFault:
-    """A fault with its target resolved: type, root entity, start, duration, severity."""
+    """A fault with its target resolved: type, root entity, start, duration, severity.
+
+    ``recurs`` is the id of the fault this one brings back (a fixed fault that returns).
+    """
 
     type: str
     target: str
     at: int
     duration: int | None
     severity: float
+    recurs: str | None = None
 
 
 def plan_faults(scenario: Scenario, topo: Topology, rng: np.random.Generator) -> list[PlannedFault]:
@@ -37,8 +42,23 @@ def plan_faults(scenario: Scenario, topo: Topology, rng: np.random.Generator) ->
     return sorted(planned, key=lambda p: p.at)
 
 
+def plan_benign(scenario: Scenario, topo: Topology, rng: np.random.Generator) -> list[PlannedEvent]:
+    """Resolve the scenario's explicit and random benign events.
+
+    Raises
+    ------
+    ScenarioError
+        When a target does not exist or is of a kind the event cannot have.
+    """
+    try:
+        return plan_events(scenario.events, scenario.random_events, warmup=scenario.warmup_ticks,
+                           ticks=scenario.ticks, topo=topo, rng=rng)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
+
+
 def validate_scenario(scenario: Scenario) -> None:
-    """Check what field validation cannot: that fault targets exist and random faults fit.
+    """Check what field validation cannot: that fault and event targets exist and random faults fit.
 
     Raises
     ------
@@ -49,22 +69,15 @@ def validate_scenario(scenario: Scenario) -> None:
     topo = Topology.build(sites=t.sites, cells_per_site=t.cells_per_site, upf=t.upf, smf=t.smf,
                           amf=t.amf)
     plan_faults(scenario, topo, np.random.default_rng(scenario.seed))
+    plan_benign(scenario, topo, np.random.default_rng([scenario.seed, 2]))
 
 
 def _explicit(i: int, f, topo: Topology, rng: np.random.Generator) -> PlannedFault:
-    kind = FAULT_TYPES[f.type].root_kind
-    if f.target is None:
-        target = str(rng.choice(topo.ids[kind]))
-    else:
-        try:
-            actual, _ = topo.index(f.target)
-        except KeyError:
-            raise ScenarioError(
-                f"faults.{i}.target: {f.target!r} is not an entity of this topology") from None
-        if actual is not kind:
-            raise ScenarioError(
-                f"faults.{i}.target: {f.type} needs a {kind.value}, {f.target!r} is a {actual.value}")
-        target = f.target
+    try:
+        target = topo.resolve(f.target, FAULT_TYPES[f.type].root_kinds, field=f"faults.{i}.target",
+                              what=f.type, rng=rng)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
     return PlannedFault(f.type, target, f.at, f.duration, f.severity)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Self
@@ -9,7 +10,9 @@ from typing import Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from simulator.events import EventSpec, RandomEvents
 from simulator.faults import FAULT_TYPES
+from simulator.realism import IDEAL, PERFECT_TELEMETRY, Realism, Telemetry
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 MAX_TICKS = 10_000_000
@@ -75,7 +78,11 @@ class RandomFaults(BaseModel):
 
 
 class Scenario(BaseModel):
-    """A whole run: seed, length, topology and faults."""
+    """A whole run: seed, length, topology, how honest the world is, faults and benign events.
+
+    ``telemetry`` defaults to realistic imperfections, or to perfect telemetry
+    with ``realism: ideal``.
+    """
 
     model_config = _STRICT
 
@@ -85,22 +92,40 @@ class Scenario(BaseModel):
     tick_seconds: float = Field(default=60.0, gt=0, le=86_400, allow_inf_nan=False)
     warmup_ticks: int = Field(default=300, ge=0, strict=True)
     topology: TopologySpec
+    realism: Realism = Field(default_factory=Realism)
+    telemetry: Telemetry
     faults: list[FaultSpec] = Field(default_factory=list)
     random_faults: RandomFaults | None = None
+    events: list[EventSpec] = Field(default_factory=list)
+    random_events: RandomEvents | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _telemetry_follows_realism(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("telemetry") is None:
+            realism = data.get("realism")
+            ideal = realism == "ideal" or (isinstance(realism, Realism) and realism.ideal)
+            data = {**data, "telemetry": PERFECT_TELEMETRY if ideal else Telemetry()}
+        return data
 
     @model_validator(mode="after")
-    def _faults_after_warmup(self) -> Self:
+    def _starts_after_warmup(self) -> Self:
         if self.warmup_ticks >= self.ticks:
             raise ValueError(f"warmup_ticks: {self.warmup_ticks} leaves no tick of the run ({self.ticks}) "
                              "after the warm-up")
-        for i, f in enumerate(self.faults):
-            if f.at < self.warmup_ticks:
-                raise ValueError(
-                    f"faults.{i}.at: {f.at} is inside the warm-up (warmup_ticks={self.warmup_ticks})"
-                )
-            if f.at >= self.ticks:
-                raise ValueError(f"faults.{i}.at: {f.at} is after the end of the run ({self.ticks})")
+        for field, items in (("faults", self.faults), ("events", self.events)):
+            for i, f in enumerate(items):
+                if f.at < self.warmup_ticks:
+                    raise ValueError(f"{field}.{i}.at: {f.at} is inside the warm-up "
+                                     f"(warmup_ticks={self.warmup_ticks})")
+                if f.at >= self.ticks:
+                    raise ValueError(f"{field}.{i}.at: {f.at} is after the end of the run ({self.ticks})")
         return self
+
+    def idealized(self) -> Scenario:
+        """This scenario in the ideal world: no realism, perfect telemetry, no benign events."""
+        return self.model_copy(update={"realism": IDEAL, "telemetry": PERFECT_TELEMETRY, "events": [],
+                                       "random_events": None})
 
 
 def builtin_scenarios() -> list[str]:
@@ -154,8 +179,15 @@ def _read(path: Path) -> str:
 def _describe(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        where = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-")) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
-        named = msg.startswith(f"{where}:") or (not err["loc"] and ": " in msg)  # a whole-file check names it
-        lines.append(msg if named else f"{where}: {msg}")
+        if msg.startswith(f"{where}:") or (where == "(top level)" and _NAMED.match(msg)):
+            lines.append(msg)
+        elif _NAMED.match(msg):  # a model's own check that names its field: random_events.duration: ...
+            lines.append(f"{where}.{msg}")
+        else:
+            lines.append(f"{where}: {msg}")
     return "; ".join(lines)
+
+
+_NAMED = re.compile(r"^[a-z_]+(\.\d+)*(\.[a-z_]+)*: ")

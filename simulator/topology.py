@@ -82,6 +82,41 @@ class Topology:
         """0-based cell indices of the given 0-based sites."""
         return np.flatnonzero(np.isin(self.cell_site, sites))
 
+    def resolve(self, target: str | None, kinds: tuple[EntityKind, ...], *, field: str, what: str,
+                rng: np.random.Generator) -> str:
+        """A scenario's target: ``target`` checked to be one of ``kinds``, or a random one of the first.
+
+        Raises
+        ------
+        ValueError
+            Naming ``field`` when the target does not exist or is of another kind.
+        """
+        if target is None:
+            return str(rng.choice(self.ids[kinds[0]]))
+        try:
+            kind, _ = self.index(target)
+        except KeyError:
+            raise ValueError(f"{field}: {target!r} is not an entity of this topology") from None
+        if kind not in kinds:
+            names = " or ".join(k.value for k in kinds)
+            raise ValueError(f"{field}: {what} needs a {names}, {target!r} is a {kind.value}")
+        return target
+
+    def cells_behind(self, kind: EntityKind, index: int) -> np.ndarray:
+        """0-based cells a fault of entity ``index`` of ``kind`` reaches (a cell: itself)."""
+        if kind is EntityKind.CELL:
+            return np.array([index])
+        if kind is EntityKind.LINK:
+            return self.cells_of_sites(np.array([index]))
+        return self.cells_of_sites(self.sites_served_by(kind, index))
+
+    def siblings(self, kind: EntityKind, index: int) -> np.ndarray:
+        """The other cells of a cell's site (nothing for other kinds)."""
+        if kind is not EntityKind.CELL:
+            return np.zeros(0, dtype=int)
+        same = self.cells_of_sites(np.array([self.cell_site[index]]))
+        return same[same != index]
+
     def records(self) -> list[TopologyEntity]:
         """The topology as records for the compacted topology topic."""
         ids = self.ids
@@ -100,3 +135,31 @@ class Topology:
             out.append(TopologyEntity(entity_id=ids[EntityKind.CELL][c], kind=EntityKind.CELL,
                                       site=ids[EntityKind.SITE][s], depends_on=[ids[EntityKind.GNB][s]]))
         return out
+
+
+def perturbed(records: list[TopologyEntity], rate: float, rng: np.random.Generator) -> list[TopologyEntity]:
+    """The topology as an inventory would publish it: each dependency edge, with chance ``rate``,
+    missing (half the time) or pointing at another entity of the same kind.
+
+    >>> topo = Topology.build(sites=2, cells_per_site=1, upf=1, smf=1, amf=1)
+    >>> perturbed(topo.records(), 0.0, np.random.default_rng(0)) == topo.records()
+    True
+    """
+    if not rate:
+        return records
+    by_kind: dict[EntityKind, list[str]] = {}
+    kind_of = {r.entity_id: r.kind for r in records}
+    for r in records:
+        by_kind.setdefault(r.kind, []).append(r.entity_id)
+    out = []
+    for r in records:
+        deps = []
+        for d in r.depends_on:
+            if rng.random() >= rate:
+                deps.append(d)
+            elif rng.random() < 0.5:
+                others = [e for e in by_kind[kind_of[d]] if e != d and e not in r.depends_on]
+                if others:
+                    deps.append(str(rng.choice(others)))
+        out.append(r if deps == r.depends_on else r.model_copy(update={"depends_on": deps}))
+    return out

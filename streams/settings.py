@@ -27,9 +27,13 @@ class Settings(BaseSettings):
     guard_per_entity: int = Field(default=2, ge=1, description="actions on one entity per window")
     guard_per_tool: int = Field(default=6, ge=1, description="calls of one tool per window")
     guard_blast_radius: int = Field(default=8, ge=1, description="distinct entities changed per window")
-    twin_below: float = Field(default=0.6, ge=0, le=1,
-                              description="confidence below which the twin is asked first")
-    twin_horizon: int = Field(default=5, ge=1, description="ticks the twin looks ahead")
+    twin_act_above: float = Field(default=0.5, ge=0, le=1,
+                                  description="the twin's chance that an action helps at or above which it "
+                                              "goes ahead (below: a human decides)")
+    twin_veto_below: float = Field(default=0.2, ge=0, le=1,
+                                   description="the twin's chance that an action helps below which "
+                                               "it is vetoed")
+    twin_horizon: int = Field(default=10, ge=1, le=100, description="ticks the twin looks ahead")
     approval_below: float = Field(default=0.0, ge=0, le=1,
                                   description="confidence below which an action waits for a human")
     approval_timeout_ticks: int = Field(default=30, ge=1, description="ticks a request waits for a human")

@@ -108,8 +108,9 @@ _ROWS = (
     ("false actions", "false_actions"), ("dead letters", "dead_letters"),
     ("approvals requested", "approvals_requested"), ("approvals granted", "approvals_granted"),
     ("approvals denied", "approvals_denied"), ("rollbacks", "rollbacks"), ("twin vetoes", "twin_vetoes"),
-    ("twin predictions checked", "twin_predictions_checked"),
-    ("twin predictions true", "twin_predictions_true"),
+    ("twin predictions", "twin_predictions"), ("twin correct", "twin_correct"),
+    ("benign events", "benign_events"), ("actions on benign", "actions_on_benign"),
+    ("faults unfixable", "faults_unfixable"), ("escalated correctly", "faults_escalated_correctly"),
 )
 _MEANS = (("MTTD (ticks)", "mttd_ticks"), ("MTTR (ticks)", "mttr_ticks"),
           ("MTTR without loop (ticks)", "mttr_ticks_without_loop"))

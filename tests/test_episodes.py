@@ -22,7 +22,7 @@ def test_episodes_are_reproducible_from_the_seed():
 
 def test_every_fault_type_is_among_the_episodes():
     _, labels = labelled_episodes(seed=1, per_type=12)  # faults last 2 ticks: about half are seen in time
-    assert len(set(labels)) == 10
+    assert len(set(labels)) == 10  # every fixable type: a hardware failure is not simulated here
 
 
 def test_the_classifier_types_held_out_faults_at_least_as_well_as_the_best_signature():

@@ -49,7 +49,7 @@ def test_smoke_on_kafka_detects_localizes_and_remediates_every_fault(kafka_setti
         await producer.start()
         await producer.send_and_wait(topics.TELEMETRY, b"\x00 not a frame", key=b"bad", partition=1)
         await producer.stop()
-        return await run_on_kafka(load_scenario("smoke"), kafka_settings, speed=100.0,
+        return await run_on_kafka(load_scenario("smoke").idealized(), kafka_settings, speed=100.0,
                                   create_topics=False)
 
     report = asyncio.run(go())

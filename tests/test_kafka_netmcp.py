@@ -33,7 +33,7 @@ def test_the_worker_acts_on_the_tool_server_the_management_server_names_with_a_t
            "NETLOOP_FETCH_MAX_WAIT_MS": "20", "NETLOOP_MANAGEMENT_URL": management,
            "NETLOOP_CLIENT_ID": ACTUATOR, "NETLOOP_CLIENT_SECRET": SECRET,
            "NETLOOP_MCP_URL": "http://127.0.0.1:9/mcp"}  # not used: the management server says where
-    emulator = Emulator(load_scenario("smoke"), settings, speed=25.0, audit=AuditLog())
+    emulator = Emulator(load_scenario("smoke").idealized(), settings, speed=25.0, audit=AuditLog())
     mproc = _spawn(["netmcp", "serve", "--role", "management", "--port", str(mport), "--config", str(config)],
                    env)
 

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+from importlib import resources
 
 from aiokafka import AIOKafkaConsumer
 
@@ -55,7 +56,10 @@ def _stop(proc: subprocess.Popen) -> str:
     return err.decode(errors="replace")
 
 
-def test_an_emulator_and_a_worker_process_close_the_loop_through_kafka_and_mcp(kafka):
+def test_an_emulator_and_a_worker_process_close_the_loop_through_kafka_and_mcp(kafka, tmp_path):
+    ideal = tmp_path / "smoke.yaml"  # the transport is under test here, not the world: no imperfections
+    ideal.write_text(resources.files("simulator").joinpath("scenarios/smoke.yaml").read_text()
+                     + "realism: ideal\n")
     settings = Settings(partitions=2)
     for t in topics.ALL_TOPICS:
         kafka.create_topic(t, partitions_of(t, settings))
@@ -63,7 +67,7 @@ def test_an_emulator_and_a_worker_process_close_the_loop_through_kafka_and_mcp(k
            "NETLOOP_FETCH_MAX_WAIT_MS": "20",
            "NETLOOP_MCP_URL": f"http://127.0.0.1:{_free_port()}/mcp"}
     worker = _spawn(["worker", "--no-create-topics"], env)
-    emulator = _spawn(["emulate", "--scenario", "smoke", "--speed", "25"], env)
+    emulator = _spawn(["emulate", "--scenario", str(ideal), "--speed", "25"], env)
     try:
         roots = asyncio.run(_resolved_incidents(kafka.bootstrap, want=3, timeout=120))
     finally:

@@ -103,7 +103,7 @@ def test_a_killed_worker_is_replaced_without_losing_an_incident_or_acting_twice(
         monkeypatch.setenv(name, value)
     env = {**os.environ, "NETLOOP_BROKER": kafka.url, "NETLOOP_PARTITIONS": "2",
            "NETLOOP_FETCH_MAX_WAIT_MS": "20", "NETLOOP_MCP_URL": settings.mcp_url}
-    emulator = Emulator(load_scenario("smoke"), settings, speed=25.0, audit=AuditLog())
+    emulator = Emulator(load_scenario("smoke").idealized(), settings, speed=25.0, audit=AuditLog())
     held, verified = [False], [-1]
 
     def closed(stage: str, tick: int) -> None:

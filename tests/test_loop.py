@@ -29,7 +29,7 @@ def _run(scenario, *, act=True, metrics=None):
 @pytest.fixture(scope="module")
 def smoke_run():
     registry = CollectorRegistry()
-    state, report = _run(load_scenario("smoke"), metrics=LoopMetrics(registry))
+    state, report = _run(load_scenario("smoke").idealized(), metrics=LoopMetrics(registry))
     return state, report, registry
 
 
@@ -80,7 +80,7 @@ def test_stage_metrics_are_counted_on_the_injected_registry(smoke_run):
 
 
 def test_no_act_plans_but_never_calls_a_tool():
-    state, report = _run(load_scenario("smoke"), act=False)
+    state, report = _run(load_scenario("smoke").idealized(), act=False)
     assert report.faults_detected == 3
     assert report.actions_executed == 0 and state.executor.calls == 0
     assert state.network.actions == []
@@ -89,7 +89,7 @@ def test_no_act_plans_but_never_calls_a_tool():
 
 
 def test_the_same_seed_gives_the_same_report():
-    sc = load_scenario("smoke")
+    sc = load_scenario("smoke").idealized()
     a = _run(sc)[1].model_dump(exclude={"wall_seconds", "entity_reports_per_second"})
     b = _run(sc)[1].model_dump(exclude={"wall_seconds", "entity_reports_per_second"})
     assert a == b
@@ -113,7 +113,7 @@ def _frame(**overrides) -> bytes:
 ])
 def test_malformed_telemetry_goes_to_the_dead_letter_topic_and_the_loop_goes_on(raw, reason):
     async def go_and_continue():
-        loop = EmbeddedLoop(load_scenario("smoke"), Settings())
+        loop = EmbeddedLoop(load_scenario("smoke").idealized(), Settings())
         seen = {}
 
         async def hook(state):
@@ -139,7 +139,7 @@ def test_a_per_entity_report_is_accepted_as_telemetry():
               "kpis": {"latency_ms": 2.0, "utilization_ratio": 0.4, "packet_loss_ratio": 0.0}}
 
     async def go():
-        loop = EmbeddedLoop(load_scenario("smoke"), Settings())
+        loop = EmbeddedLoop(load_scenario("smoke").idealized(), Settings())
 
         async def hook(state):
             await loop.inject(topics.TELEMETRY, "link-0001", json.dumps(report).encode())
@@ -178,7 +178,7 @@ def test_metrics_are_served_in_the_prometheus_text_format(smoke_run):
 
 def test_a_flood_of_bad_records_is_counted_in_full_but_only_the_latest_are_kept():
     async def go():
-        loop = EmbeddedLoop(load_scenario("smoke"), Settings())
+        loop = EmbeddedLoop(load_scenario("smoke").idealized(), Settings())
 
         async def hook(state):
             for i in range(1200):

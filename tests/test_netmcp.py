@@ -18,7 +18,8 @@ from schemas import EntityKind, TopologyEntity
 from simulator import CATALOGUE, Network, load_scenario
 from streams.tools.serve import serve_network
 
-READ_TOOLS = ("get_entity_kpis", "get_topology_neighbourhood", "list_active_alarms")
+READ_TOOLS = ("get_entity_kpis", "get_topology_neighbourhood", "list_active_alarms",
+              "get_maintenance_calendar")
 RESTARTS = {"restart_cell", "restart_amf", "restart_smf"}
 # The argument that names the target of a remediation, and a well-formed target the fake knows.
 TARGET_OF_KIND = {
@@ -53,7 +54,7 @@ class FakeNetwork:
         if entity_id not in {r.entity_id for r in self._records}:
             raise KeyError(entity_id)
 
-    def apply(self, tool: str, target: str) -> object:
+    def apply(self, tool: str, target: str, parameters: object = None) -> object:
         self.applied.append((tool, target))
         self._known(target)
         return None
@@ -67,6 +68,9 @@ class FakeNetwork:
 
     def topology_records(self) -> list[TopologyEntity]:
         return list(self._records)
+
+    def maintenance_calendar(self) -> list:
+        return []
 
 
 def with_client(network: Any, body: Callable[[Client], Awaitable[Any]]) -> Any:
@@ -224,7 +228,7 @@ def test_active_alarms_are_listed_with_the_tick() -> None:
 # --- against the simulator ----------------------------------------------------------------------
 
 def test_rerouting_a_degraded_link_through_mcp_ends_the_simulated_fault() -> None:
-    network = Network.from_scenario(load_scenario("smoke"))
+    network = Network.from_scenario(load_scenario("smoke").idealized())
     while network.tick <= 180:  # smoke: link_degradation on link-0003 from tick 180
         network.step()
     (fault,) = [r for r in network.truth if r.root == "link-0003"]

@@ -83,7 +83,8 @@ def test_the_servers_carry_at_least_15_tools_split_over_a_ran_and_a_core_server(
     assert ROLES["ran"] | ROLES["core"] == ROLES["all"]
     assert {f.remediation for f in CATALOGUE} <= ROLES["all"]
     assert {"get_cell_status", "get_nf_status", "get_link_status"} <= ROLES["all"]
-    everywhere = {"get_entity_kpis", "get_topology_neighbourhood", "list_active_alarms", "rollback_change"}
+    everywhere = {"get_entity_kpis", "get_topology_neighbourhood", "list_active_alarms",
+                  "get_maintenance_calendar", "rollback_change"}
     assert not (ROLES["ran"] - everywhere) \
         & ROLES["core"]
 

@@ -11,7 +11,7 @@ from streams.tools.runtime import NetMcpRuntime
 
 
 def smoke_network() -> Network:
-    network = Network.from_scenario(load_scenario("smoke"))
+    network = Network.from_scenario(load_scenario("smoke").idealized())
     network.step()
     return network
 

@@ -195,6 +195,8 @@ def episodes(
              "each set weighs the same)")] = None,
     ranking_out: Annotated[Path | None, typer.Option(
         help="JSON file for the ranking models (default: the package data the localizer reads)")] = None,
+    world: Annotated[str, typer.Option(help="the simulated world: ideal (the shipped file's) or realistic")]
+    = "ideal",
 ) -> None:
     """Rebuild what the localizer learns, reproducibly from the seed: symptom profiles, the loop's ranking
     weights, the fault-type classifier and the confidence calibration from simulated episodes (seeds SEED to
@@ -202,9 +204,11 @@ def episodes(
     from detectors.learned import RANKING_FILE, learning_path
     from streams.evaluate.episodes import default_episodes_path, write_episodes
 
+    if world not in ("ideal", "realistic"):
+        raise fail(f"--world: expected ideal or realistic, not {world!r}")
     path = out or default_episodes_path()
     ranking = ranking_out or (path.parent / RANKING_FILE if out else learning_path())
-    learned = write_episodes(path, seed=seed, per_type=per_type, ranking=ranking)
+    learned = write_episodes(path, seed=seed, per_type=per_type, ranking=ranking, world=world)
     held = learned.held_out
     typer.echo(f"{len(learned.classifier_y)} labelled episodes ({per_type} faults of each type simulated, "
                f"seed {seed}) and {len(learned.calibration[0])} findings on pairs of faults for the "

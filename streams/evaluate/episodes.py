@@ -9,6 +9,11 @@ classifier; from another seed, the loop's ranking weights; pairs of
 simultaneous faults of a third calibrate the incident confidence; a fourth
 seed is held out and only scored. ``netloop episodes`` writes it all to the
 package data the loop reads.
+
+The world is ``realism: ideal`` unless asked otherwise (``world="realistic"``):
+the shipped file was made there. Only the
+fixable fault types are simulated (a hardware failure is escalated by its
+equipment alarm, not typed).
 """
 
 from __future__ import annotations
@@ -28,35 +33,39 @@ from detectors.localizer import Observed, Seen, candidate_features
 from detectors.profiles import SymptomProfiles, fit_profiles
 from detectors.ranking import RankingModel
 from schemas import EntityKind, kpi_names
-from simulator import FAULT_TYPES, Network, PlannedFault, Scenario
+from simulator import CATALOGUE, Network, PlannedFault, Scenario
 
 _GAP = 6  # ticks from one group's start to the next: 2 faulty, 4 for the baselines to settle
 _WARMUP = 120
 LOOP_FEATURES = ("peak", "breadth", "share", "relative", "first", "blame", "profile")
+_TYPES = sorted(f.name for f in CATALOGUE)
 Seen_ = list[tuple[list[PlannedFault], dict[str, dict[str, Seen]]]]
 
 
-def _scenario(seed: int, groups: list[list[str]], severity: tuple[float, float], sites: int) -> Scenario:
+def _scenario(seed: int, groups: list[list[str]], severity: tuple[float, float], sites: int,
+              world: str) -> Scenario:
     rng = np.random.default_rng(seed)
     faults = [{"type": t, "at": _WARMUP + i * _GAP, "duration": 2,
                "severity": round(float(rng.uniform(*severity)), 3)} for i, g in enumerate(groups) for t in g]
     return Scenario.model_validate({
         "name": "episodes", "seed": seed, "ticks": _WARMUP + len(groups) * _GAP, "warmup_ticks": _WARMUP,
-        "topology": {"sites": sites, "cells_per_site": 3, "upf": 2, "smf": 2, "amf": 2}, "faults": faults})
+        "topology": {"sites": sites, "cells_per_site": 3, "upf": 2, "smf": 2, "amf": 2}, "faults": faults,
+        "realism": world})
 
 
 def simulated_faults(*, seed: int = 0, per_type: int = 60, severity: tuple[float, float] = (0.15, 1.0),
-                     pairs: bool = False, sites: int = 16) -> tuple[TopologyGraph, Seen_]:
+                     pairs: bool = False, sites: int = 16, world: str = "ideal"
+                     ) -> tuple[TopologyGraph, Seen_]:
     """The topology, and each group of simulated faults with the evidence the detectors saw (if any).
 
     ``per_type`` faults of each type start one at a time, or, with ``pairs``,
     two at a time (the second of a random type).
     """
     rng = np.random.default_rng(seed)
-    types = [t for t in sorted(FAULT_TYPES) for _ in range(per_type)]
+    types = [t for t in _TYPES for _ in range(per_type)]
     rng.shuffle(types)
-    groups = [[t, str(rng.choice(sorted(FAULT_TYPES)))] if pairs else [t] for t in types]
-    net = Network.from_scenario(_scenario(seed, groups, severity, sites))
+    groups = [[t, str(rng.choice(_TYPES))] if pairs else [t] for t in types]
+    net = Network.from_scenario(_scenario(seed, groups, severity, sites, world))
     filters = {k: default_filter(directions_of(k)) for k in net.models}
     starts: dict[int, list[PlannedFault]] = {}
     for p in net.plan:
@@ -81,9 +90,10 @@ def kpi_sets(observed: Observed) -> dict[str, set[str]]:
     return {e: set(kpis) for e, kpis in observed.items()}
 
 
-def labelled_episodes(*, seed: int = 0, per_type: int = 60) -> tuple[np.ndarray, list[str]]:
+def labelled_episodes(*, seed: int = 0, per_type: int = 60,
+                      world: str = "ideal") -> tuple[np.ndarray, list[str]]:
     """Features of the true root and fault type of every single simulated fault the detectors saw."""
-    graph, seen = simulated_faults(seed=seed, per_type=per_type)
+    graph, seen = simulated_faults(seed=seed, per_type=per_type, world=world)
     return _classifier_data(graph, seen)
 
 
@@ -108,10 +118,11 @@ def ranking_cases(graph: TopologyGraph, seen: Seen_, profiles: SymptomProfiles) 
 
 
 def calibration_findings(classifier: FaultTypeClassifier, *, seed: int = 1, per_type: int = 30,
-                         model: RankingModel | None = None, profiles: SymptomProfiles | None = None
-                         ) -> tuple[list[float], list[bool]]:
+                         model: RankingModel | None = None, profiles: SymptomProfiles | None = None,
+                         world: str = "ideal") -> tuple[list[float], list[bool]]:
     """Raw confidence of every finding on pairs of simultaneous faults, and whether it was right."""
-    graph, seen = simulated_faults(seed=seed, per_type=per_type, severity=(0.1, 1.0), pairs=True, sites=8)
+    graph, seen = simulated_faults(seed=seed, per_type=per_type, severity=(0.1, 1.0), pairs=True, sites=8,
+                                   world=world)
     raw, right = [], []
     for group, evidence in seen:
         truth = {(p.target, p.type) for p in group}
@@ -134,18 +145,18 @@ class LoopLearning:
     held_out: dict[str, float]
 
 
-def learn_loop(*, seed: int = 0, per_type: int = 60) -> LoopLearning:
+def learn_loop(*, seed: int = 0, per_type: int = 60, world: str = "ideal") -> LoopLearning:
     """Profiles and classifier from seed ``seed``, ranking weights from ``seed + 1``, the calibration
     from pairs of ``seed + 2``; localization scored on single faults of ``seed + 3``."""
-    graph, seen = simulated_faults(seed=seed, per_type=per_type)
+    graph, seen = simulated_faults(seed=seed, per_type=per_type, world=world)
     profiles = learned_profiles(graph, seen)
     X, y = _classifier_data(graph, seen)
-    g1, s1 = simulated_faults(seed=seed + 1, per_type=per_type)
+    g1, s1 = simulated_faults(seed=seed + 1, per_type=per_type, world=world)
     model = fit_model(ranking_cases(g1, s1, profiles), features=LOOP_FEATURES)
     classifier = FaultTypeClassifier().fit(X, y)
     calibration = calibration_findings(classifier, seed=seed + 2, per_type=max(1, per_type // 2), model=model,
-                                       profiles=profiles)
-    g3, s3 = simulated_faults(seed=seed + 3, per_type=max(1, per_type // 2))
+                                       profiles=profiles, world=world)
+    g3, s3 = simulated_faults(seed=seed + 3, per_type=max(1, per_type // 2), world=world)
     r = ranks(ranking_cases(g3, s3, profiles), model)
     held = {"faults": len(s3), "top1": round(float((r <= 1).sum() / max(len(s3), 1)), 3),
             "top3": round(float((r <= 3).sum() / max(len(s3), 1)), 3)}
@@ -172,11 +183,11 @@ def default_episodes_path() -> Path:
     return Path(detectors.__file__).parent / "data" / EPISODES_FILE
 
 
-def write_episodes(path: Path, *, seed: int = 0, per_type: int = 60, ranking: Path | None = None
-                   ) -> LoopLearning:
+def write_episodes(path: Path, *, seed: int = 0, per_type: int = 60, ranking: Path | None = None,
+                   world: str = "ideal") -> LoopLearning:
     """Learn from episodes; write the classifier's data and the calibration to ``path``, and the loop's
     profiles and ranking weights into the ranking file ``ranking`` (its other models are kept)."""
-    learned = learn_loop(seed=seed, per_type=per_type)
+    learned = learn_loop(seed=seed, per_type=per_type, world=world)
     raw, right = learned.calibration
     payload = {"seed": seed, "per_type": per_type, "labels": learned.classifier_y,
                "features": np.round(learned.classifier_X, 4).tolist(),

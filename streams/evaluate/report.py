@@ -9,28 +9,42 @@ Definitions
 - *auto-remediated*: the fault ended because of an action, and its incident
   was not escalated.
 - A *false incident* matches no fault; a *false action* targets an entity that
-  was not the root of an active fault when it was executed.
+  was not the root of an active fault when it was executed. An *action on a
+  benign event* is a false action on an entity a traffic surge or maintenance
+  covered at the time (the event's target, or an entity at the site it names),
+  from its start to ``LATE`` ticks after its end.
+- ``faults_unfixable``: faults no tool fixes (hardware failures);
+  ``faults_escalated_correctly``: those whose incident was escalated within
+  ``ESCALATE_WITHIN`` ticks of its opening.
 - ``mttd_ticks``: mean of (incident opened − fault start) over detected faults.
 - ``mttr_ticks``: mean fault duration (end − start; still active → run end).
 - ``mttr_ticks_without_loop``: mean of what the same faults would have lasted
   with no action: their natural duration, or until the end of the run.
 - Safety, from the decision records: approval requests, those granted
   (an act decision naming the approval) and denied (by a human or the
-  unattended default); rollbacks; twin vetoes; twin predictions checked
-  against the outcome of an executed action, and how many came true.
+  unattended default); rollbacks; twin vetoes.
+- ``twin_predictions``: executed actions whose twin prediction the twin
+  checked against the telemetry at the end of its horizon; ``twin_correct``:
+  those where it was right about whether the watched KPIs would be better
+  (``twin_accuracy`` breaks them down per tool). Without the twin's own checks
+  (a Kafka worker), the decision records' outcome comparison is counted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas import DecisionKind, Incident, IncidentStatus
-from simulator import FaultRecord, Network
+from actuators import TwinCheck, accuracy
+from schemas import DecisionKind, EntityKind, Incident, IncidentStatus
+from simulator import FaultRecord, Network, PlannedEvent
 from streams.recording.recorder import Recorder
 
 LATE = 3
+ESCALATE_WITHIN = 20
+ROLLBACK = "#rollback"  # the action id suffix of a rollback request (verify's), not a remediation
 
 
 class FaultOutcome(BaseModel):
@@ -49,6 +63,9 @@ class FaultOutcome(BaseModel):
     top1: bool
     fault_type_correct: bool
     escalated: bool
+    escalated_tick: int | None = None
+    fixable: bool = True
+    onset: str = "step"
 
 
 class RunReport(BaseModel):
@@ -82,9 +99,14 @@ class RunReport(BaseModel):
     approvals_denied: int = 0
     rollbacks: int = 0
     twin_vetoes: int = 0
-    twin_predictions_checked: int = 0
-    twin_predictions_true: int = 0
+    twin_predictions: int = 0
+    twin_correct: int = 0
     decisions_unexplained: int = 0
+    benign_events: int = 0
+    actions_on_benign: int = 0
+    faults_unfixable: int = 0
+    faults_escalated_correctly: int = 0
+    twin_accuracy: dict[str, dict[str, float]] = {}
     faults: list[FaultOutcome]
 
 
@@ -95,8 +117,8 @@ class _Match:
 
 
 def build_report(network: Network, recorder: Recorder, *, wall_seconds: float,
-                 entity_reports: int) -> RunReport:
-    """Score a finished run."""
+                 entity_reports: int, twin_checks: Sequence[TwinCheck] | None = None) -> RunReport:
+    """Score a finished run (``twin_checks``: the twin's own checks of its predictions, when it ran here)."""
     ticks = network.tick
     first = {iid: h[0] for iid, h in recorder.incidents.items()}
     outcomes, matched = [], set()
@@ -118,13 +140,60 @@ def build_report(network: Network, recorder: Recorder, *, wall_seconds: float,
         faults_auto_remediated=sum(o.ended_by == "action" and not o.escalated for o in outcomes),
         faults_escalated=sum(o.escalated for o in outcomes),
         incidents_opened=len(first), false_incidents=len(set(first) - matched),
-        actions_executed=sum(r.ok for r in recorder.results),
+        actions_executed=sum(r.ok and not r.action_id.endswith(ROLLBACK) for r in recorder.results),
         false_actions=_false_actions(network, recorder),
         mttd_ticks=_mean([o.detected_tick - o.start for o in detected if o.detected_tick is not None]),
         mttr_ticks=_mean(durations), mttr_ticks_without_loop=_mean(natural),
         wall_seconds=round(wall_seconds, 3),
         entity_reports_per_second=round(entity_reports / wall_seconds, 1) if wall_seconds else 0.0,
-        dead_letters=recorder.dead_letter_count, **_safety(recorder), faults=outcomes)
+        dead_letters=recorder.dead_letter_count, **_safety(recorder), **_twin(recorder, twin_checks),
+        **_world(network, outcomes), faults=outcomes)
+
+
+def _world(network: Network, outcomes: list[FaultOutcome]) -> dict[str, int]:
+    """Benign events and what was done on them; unfixable faults and how fast they were escalated."""
+    events = [e for e in network.benign.events if e.at < network.tick]
+    unfixable = [o for o in outcomes if not o.fixable]
+    return dict(
+        benign_events=len(events),
+        actions_on_benign=sum(_on_benign(network, events, tick, target)
+                              for tick, _, target, _ in network.actions),
+        faults_unfixable=len(unfixable),
+        faults_escalated_correctly=sum(
+            o.escalated and o.detected_tick is not None and o.escalated_tick is not None
+            and o.escalated_tick - o.detected_tick <= ESCALATE_WITHIN for o in unfixable))
+
+
+def _on_benign(network: Network, events: list[PlannedEvent], tick: int, target: str) -> bool:
+    if any(f.root == target and f.start <= tick <= _end(f, network.tick) for f in network.truth):
+        return False
+    return any(e.at <= tick <= e.end + LATE and _covers(network, e.target, target) for e in events)
+
+
+def _covers(network: Network, event_target: str, target: str) -> bool:
+    """The event's target is ``target``, or a site ``target`` is at."""
+    if event_target == target:
+        return True
+    topo = network.topology
+    kind, index = topo.index(event_target)
+    if kind is not EntityKind.SITE:
+        return False
+    try:
+        t_kind, t_index = topo.index(target)
+    except KeyError:
+        return False
+    site = {EntityKind.CELL: lambda i: int(topo.cell_site[i]), EntityKind.LINK: lambda i: i,
+            EntityKind.GNB: lambda i: i, EntityKind.SITE: lambda i: i}.get(t_kind)
+    return site is not None and site(t_index) == index
+
+
+def _twin(recorder: Recorder, checks: Sequence[TwinCheck] | None) -> dict[str, object]:
+    if checks is None:
+        came = [r.twin_came_true for r in recorder.decisions if r.twin_came_true is not None]
+        return dict(twin_predictions=len(came), twin_correct=sum(came), twin_accuracy={})
+    return dict(twin_predictions=len(checks), twin_correct=sum(c.came_true for c in checks),
+                twin_accuracy={t: {k: round(v, 3) for k, v in a.items()}
+                               for t, a in accuracy(checks).items()})
 
 
 def _safety(recorder: Recorder) -> dict[str, int]:
@@ -133,13 +202,11 @@ def _safety(recorder: Recorder) -> dict[str, int]:
     def count(kind: DecisionKind) -> int:
         return sum(r.decision is kind for r in d)
 
-    checked = [r.twin_came_true for r in d if r.twin_came_true is not None]
     return dict(
         approvals_requested=count(DecisionKind.APPROVAL),
         approvals_granted=sum(r.decision is DecisionKind.ACT and r.approval_id is not None for r in d),
         approvals_denied=sum(r.decision is DecisionKind.DENY and r.approval_id is not None for r in d),
         rollbacks=count(DecisionKind.ROLLBACK), twin_vetoes=count(DecisionKind.VETO),
-        twin_predictions_checked=len(checked), twin_predictions_true=sum(checked),
         decisions_unexplained=sum(not r.explanation.strip() for r in d))
 
 
@@ -170,8 +237,10 @@ def _rank_ok(f: FaultRecord, incidents, ticks: int, k: int) -> bool:
 
 def _outcome(f: FaultRecord, m: _Match | None, recorder: Recorder) -> FaultOutcome:
     inc = m.incident if m else None
-    escalated = bool(inc) and recorder.latest(inc.incident_id).status is IncidentStatus.ESCALATED
+    last = recorder.latest(inc.incident_id) if inc else None
+    escalated = last is not None and last.status is IncidentStatus.ESCALATED
     return FaultOutcome(
+        escalated_tick=last.tick if escalated and last else None, fixable=f.fixable, onset=f.onset,
         fault_id=f.fault_id, type=f.type, root=f.root, start=f.start, end=f.end, ended_by=f.ended_by,
         incident_id=inc.incident_id if inc else None, detected_tick=inc.opened_tick if inc else None,
         top1=bool(m) and m.rank == 0,

@@ -32,7 +32,7 @@ from aiokafka.errors import KafkaError
 from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from actuators import Executor
+from actuators import Executor, TelemetryTwin
 from schemas import topics
 from streams.kafka.marks import MarkedStage
 from streams.kafka.recovery import Recovered, recover
@@ -102,7 +102,7 @@ def create_app(settings: Settings, *, executor: Executor | None = None,
             hooks.on_rows(n)
 
     stages = loop_stages(settings, load_policies(settings), act=executor is not None, executor=executor,
-                         on_rows=rows, extra=hooks.extra)
+                         on_rows=rows, extra=hooks.extra, twin=TelemetryTwin())
     stages = [s for s in stages if only is None or s.name in only]
     startup = _Startup(settings, app, stages)
     progress: dict[LagKey, int] = {}

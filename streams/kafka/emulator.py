@@ -1,7 +1,8 @@
 """``netloop emulate``: the simulated network on Kafka, with its tools on MCP over HTTP.
 
-It publishes the topology (compacted topic) and, tick by tick, the telemetry
-frames followed by a :class:`~schemas.TickMark` on every telemetry partition;
+It publishes the topology (compacted topic) and, tick by tick, the alarms and
+maintenance windows the network announces, then the telemetry frames followed
+by a :class:`~schemas.TickMark` on every telemetry partition;
 the act stage's tool calls reach the network through the NetMCP server.
 """
 
@@ -18,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 
 from netmcp import AuditLog, build_server
 from netmcp.serving import start_http
-from schemas import TickMark, topics
+from schemas import MaintenanceWindow, TickMark, topics
 from simulator import Network, Scenario
 from streams.kafka.topics import partitions_of
 from streams.recording.kafka import bootstrap_servers
@@ -96,7 +97,11 @@ class Emulator:
 
     async def _tick(self, producer: AIOKafkaProducer) -> None:
         tick = self.network.tick
-        for frame in self.network.step():
+        frames = self.network.step()
+        for notice in self.network.notices():
+            key = notice.window_id if isinstance(notice, MaintenanceWindow) else notice.entity_id
+            await producer.send(notice.topic, notice.encode(), key=key.encode())
+        for frame in frames:
             await producer.send(topics.TELEMETRY, frame.encode(), key=frame.shard.encode())
         parts = partitions_of(topics.TELEMETRY, self.settings)
         mark = TickMark(tick_closed=tick, partitions=parts).encode()

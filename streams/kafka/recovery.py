@@ -4,15 +4,15 @@ A worker killed mid-run and started again in the same consumer group resumes at 
 committed offsets. Before its agents handle a record, the state of its stages is read back
 from Kafka, in two ways:
 
-- **Tables** (keyed; the latest value of a key wins): ``netloop.topology`` and
-  ``netloop.incidents``, read from the beginning to the end offsets captured at start. The
-  latest version of each incident goes to the stages' ``restore``: open and mitigating
+- **Tables** (keyed; the latest value of a key wins): ``netloop.topology``,
+  ``netloop.maintenance`` and ``netloop.incidents``, read from the beginning to the end offsets
+  captured at start. The latest version of each incident goes to the stages' ``restore``: open and mitigating
   incidents go on under the same id, so decide plans the same action ids, which the tool
   server executes once. The incidents also give the *watermark*: the last tick judged in the
   log (an incident opened, retried, resolved or escalated at it). Localize and verify do not
   close those ticks again.
-- **Streams**: each partition of ``netloop.telemetry`` and ``netloop.anomalies`` is replayed
-  from the beginning up to the group's committed offset into the stages' ``replay``, which
+- **Streams**: each partition of ``netloop.telemetry``, ``netloop.anomalies`` and ``netloop.alarms``
+  is replayed from the beginning up to the group's committed offset into the stages' ``replay``, which
   learns (detector baselines, anomaly evidence) and produces nothing. The agents then go on
   from the committed offset, with the state they had when it was committed.
 
@@ -38,8 +38,8 @@ from streams.settings import Settings
 
 log = logging.getLogger("netloop.recovery")
 
-TABLES = (topics.TOPOLOGY, topics.INCIDENTS)
-STREAMS = (topics.TELEMETRY, topics.ANOMALIES)
+TABLES = (topics.TOPOLOGY, topics.MAINTENANCE, topics.INCIDENTS)
+STREAMS = (topics.TELEMETRY, topics.ANOMALIES, topics.ALARMS)
 _STATUS_ORDER = {IncidentStatus.OPEN: 0, IncidentStatus.MITIGATING: 1, IncidentStatus.RESOLVED: 2,
                  IncidentStatus.ESCALATED: 2}
 _JUDGED = (IncidentStatus.OPEN, IncidentStatus.RESOLVED, IncidentStatus.ESCALATED)
@@ -121,8 +121,9 @@ async def recover(settings: Settings, group_id: str, stages: Sequence[object]) -
             await _read(consumer, await _ends(consumer, settings, [topics.INCIDENTS]),
                         lambda m: _keep_incident(history, m))
         readers = {t: [s for s in replaying if t in getattr(s, "topics", ())]
-                   for t in (topics.TOPOLOGY, *STREAMS)}
-        tables = await _ends(consumer, settings, [t for t in (topics.TOPOLOGY,) if readers[t]])
+                   for t in (topics.TOPOLOGY, topics.MAINTENANCE, *STREAMS)}
+        tables = await _ends(consumer, settings,
+                             [t for t in (topics.TOPOLOGY, topics.MAINTENANCE) if readers[t]])
         streams = await _committed(consumer, settings, [t for t in STREAMS if readers[t]])
         replayed = await _read(consumer, {**tables, **streams}, lambda m: _replay(readers[m.topic], m))
     finally:

@@ -1,10 +1,11 @@
 """Replaying a recording through the loop without acting: what would the loop have done?
 
-The recording's topology and telemetry are fed to the same stages as a live
-run, ticks closing as the frames' ticks advance. Decide runs with acting
-switched off, so the report lists the incidents the loop would have opened
-and the actions it would have taken. This is the report to read before
-turning automation on.
+The recording's topology, calendar, alarms and telemetry are fed to the same
+stages as a live run, ticks closing as the frames' ticks advance. Decide runs
+with acting switched off, and its digital twin is built from the recording as
+a live one is from the bus, so the report lists the incidents the loop would
+have opened and the actions it would have taken (``outcome`` empty) or held
+(``outcome`` says why). This is the report to read before turning automation on.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
+from actuators import TelemetryTwin
 from schemas import DecisionKind, topics
 from streams.metrics import LoopMetrics
 from streams.recording.files import Recorded
@@ -46,6 +48,7 @@ class PlannedAction(BaseModel):
     tool: str | None
     target: str | None
     explanation: str
+    outcome: str | None = None
 
 
 class ReplayReport(BaseModel):
@@ -64,16 +67,17 @@ class ReplayReport(BaseModel):
 
 
 async def replay_dry_run(messages: Iterable[Recorded], settings: Settings, *,
-                         speed: float | None = None) -> ReplayReport:
-    """Feed a recording through every stage but act; ``speed`` scales recorded time (None: max)."""
-    metrics, recorder = LoopMetrics(), Recorder()
+                         speed: float | None = None, recorder: Recorder | None = None) -> ReplayReport:
+    """Feed a recording through every stage but act; ``speed`` scales recorded time (None: max).
+    ``recorder`` keeps every record the stages wrote (a fresh one by default)."""
+    metrics, recorder = LoopMetrics(), recorder or Recorder()
     rows = [0]
 
     def count(n: int) -> None:
         rows[0] += n
 
     stages = loop_stages(settings, load_policies(settings), act=False, executor=None, on_rows=count,
-                         extra=[recorder])
+                         extra=[recorder], twin=TelemetryTwin())
     start = time.perf_counter()
     counts = {"records": 0, "telemetry": 0, "ticks": 0}
     bus = EmbeddedBus(maxsize=settings.queue_size)
@@ -84,7 +88,7 @@ async def replay_dry_run(messages: Iterable[Recorded], settings: Settings, *,
         entity_reports=rows[0], dead_letters=recorder.dead_letter_count,
         incidents=[_incident(recorder, iid) for iid in recorder.incidents],
         planned=[PlannedAction(tick=d.tick, incident_id=d.incident_id, decision=d.decision.value,
-                               tool=d.tool, target=d.target, explanation=d.explanation)
+                               tool=d.tool, target=d.target, explanation=d.explanation, outcome=d.outcome)
                  for d in recorder.decisions
                  if d.decision in (DecisionKind.HOLD, DecisionKind.ESCALATE)],
         wall_seconds=round(time.perf_counter() - start, 3))
@@ -93,6 +97,7 @@ async def replay_dry_run(messages: Iterable[Recorded], settings: Settings, *,
 async def _feed(pipeline: Pipeline, messages: Iterable[Recorded], speed: float | None,
                 counts: dict[str, int]) -> None:
     current: int | None = None
+    closed = False  # current has been closed: a late frame came, so a later tick's delivery began
     first_ts: int | None = None
     t0 = time.perf_counter()
     for m in messages:
@@ -104,13 +109,18 @@ async def _feed(pipeline: Pipeline, messages: Iterable[Recorded], speed: float |
         if m.topic == topics.TELEMETRY:
             counts["telemetry"] += 1
             tick = _tick_of(m.value)
-            if tick is not None and current is not None and tick > current:
+            # a frame of a later tick closes the current one; so does a late frame (an older tick's),
+            # which arrives ahead of a later tick's frames, as it did on the live bus
+            if tick is not None and current is not None and tick != current and not closed:
                 await pipeline.close_tick(current)
                 counts["ticks"] += 1
-            if tick is not None:
-                current = tick if current is None else max(current, tick)
+                closed = tick < current
+            elif tick is not None and current is not None and tick > current:
+                closed = False
+            if tick is not None and (current is None or tick > current):
+                current, closed = tick, False
         await pipeline.bus.publish(m.topic, m.key, m.value)
-    if current is not None:
+    if current is not None and not closed:
         await pipeline.close_tick(current)
         counts["ticks"] += 1
     await pipeline.bus.drain()

@@ -16,7 +16,8 @@ class RecordingTap:
     name = "record"
 
     def __init__(self, out: IO[str], *, clock: Callable[[], int],
-                 watch: tuple[str, ...] = (topics.TOPOLOGY, topics.TELEMETRY)) -> None:
+                 watch: tuple[str, ...] = (topics.TOPOLOGY, topics.TELEMETRY, topics.MAINTENANCE,
+                                           topics.ALARMS)) -> None:
         self.out, self.clock, self.topics = out, clock, watch
         self.written = 0
 

@@ -14,15 +14,17 @@ from actuators import (
     Executor,
     GuardConfig,
     Guards,
+    Inventory,
     PolicyTable,
-    Twin,
+    TelemetryTwin,
     Verifier,
     WorkflowEngine,
+    effect_model,
 )
 from actuators.catalogue import check_policies
 from netmcp import ExecutionContext
-from schemas import topics
-from simulator import Network, NetworkTwin, Scenario
+from schemas import MaintenanceWindow, topics
+from simulator import Network, Scenario
 from streams.metrics import LoopMetrics
 from streams.recording.recorder import Recorder
 from streams.runtime.bus import EmbeddedBus
@@ -52,6 +54,7 @@ class LoopState:
     bus: EmbeddedBus
     executor: Executor
     netmcp: NetMcpRuntime
+    twin: TelemetryTwin | None = None
     entity_reports: int = 0
 
 
@@ -69,7 +72,7 @@ def load_policies(settings: Settings) -> PolicyTable:
 
 def loop_stages(settings: Settings, policies: PolicyTable, *, act: bool,
                 executor: Executor | None, on_rows: Callable[[int], None] | None,
-                extra: list[Stage], twin: Twin | None = None,
+                extra: list[Stage], twin: TelemetryTwin | None = None,
                 approvals: ApprovalBook | None = None) -> list[Stage]:
     """The stages of the loop in order; without an executor there is no act stage."""
     s = settings
@@ -82,7 +85,7 @@ def loop_stages(settings: Settings, policies: PolicyTable, *, act: bool,
     if executor is not None:
         stages.append(ActStage(workflow_engine(executor, policies)))
     stages.append(VerifyStage(Verifier(recovery_ticks=s.recovery_ticks, verify_ticks=s.verify_ticks,
-                                       max_attempts=s.max_attempts)))
+                                       max_attempts=s.max_attempts, effects=effect_model())))
     return stages + extra
 
 
@@ -94,15 +97,17 @@ def detector_config(settings: Settings) -> DetectorConfig:
     return DetectorConfig(level=s.anomaly_level, bounds=bounds)
 
 
-def decider(settings: Settings, policies: PolicyTable, *, act: bool, twin: Twin | None,
+def decider(settings: Settings, policies: PolicyTable, *, act: bool, twin: TelemetryTwin | None,
             approvals: ApprovalBook | None) -> Decider:
     """The decide step with the guards, twin and approval gate the settings ask for."""
     s = settings
     guards = Guards(GuardConfig(window_ticks=s.guard_window_ticks, per_entity=s.guard_per_entity,
                                 per_tool=s.guard_per_tool, blast_radius=s.guard_blast_radius))
     book = approvals or approval_book(settings)
-    return Decider(policies, act=act, guards=guards, approvals=book, twin=twin, twin_below=s.twin_below,
-                   twin_horizon=s.twin_horizon, approval_below=s.approval_below)
+    return Decider(policies, act=act, guards=guards, approvals=book, twin=twin,
+                   inventory=twin.inventory if twin is not None else Inventory(),
+                   twin_horizon=s.twin_horizon, act_above=s.twin_act_above, veto_below=s.twin_veto_below,
+                   approval_below=s.approval_below)
 
 
 def approval_book(settings: Settings) -> ApprovalBook:
@@ -157,7 +162,7 @@ class EmbeddedLoop:
         async with NetMcpRuntime(self.network, http=self.netmcp_http) as netmcp:
             assert netmcp.caller is not None
             state = LoopState(self.network, self.recorder, self.metrics, self.bus,
-                              Executor(caller=netmcp.caller), netmcp=netmcp)
+                              Executor(caller=netmcp.caller), netmcp=netmcp, twin=TelemetryTwin())
 
             def count_rows(n: int) -> None:
                 state.entity_reports += n
@@ -165,7 +170,7 @@ class EmbeddedLoop:
 
             stages = loop_stages(self.settings, self.policies, act=self.act,
                                  executor=state.executor, on_rows=count_rows,
-                                 extra=[self.recorder, *self.taps], twin=NetworkTwin(self.network),
+                                 extra=[self.recorder, *self.taps], twin=state.twin,
                                  approvals=self.approvals)
             async with Pipeline(stages, bus=self.bus, metrics=self.metrics) as pipeline:
                 self._pipeline = pipeline
@@ -193,7 +198,11 @@ class EmbeddedLoop:
         """Step the network one tick, publish its telemetry, run every stage to quiescence."""
         assert self._pipeline is not None, "publish_tick runs inside run()"
         tick = self.network.tick
-        for frame in self.network.step():
+        frames = self.network.step()
+        for notice in self.network.notices():
+            key = notice.window_id if isinstance(notice, MaintenanceWindow) else notice.entity_id
+            await self.bus.publish(notice.topic, key, notice.encode())
+        for frame in frames:
             await self.bus.publish(topics.TELEMETRY, frame.shard, frame.encode())
         await self._pipeline.close_tick(tick)
 

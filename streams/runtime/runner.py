@@ -60,7 +60,8 @@ async def _run(loop: EmbeddedLoop, *, ticks: int | None, speed: float | None, li
         state = await loop.run(ticks=ticks, speed=speed)
     wall = time.perf_counter() - start
     return build_report(state.network, state.recorder, wall_seconds=wall,
-                        entity_reports=state.entity_reports)
+                        entity_reports=state.entity_reports,
+                        twin_checks=list(state.twin.checks) if state.twin is not None else None)
 
 
 def is_terminal() -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from actuators import Decider, Verifier, WorkflowEngine
+from actuators import Decider, TelemetryTwin, Verifier, WorkflowEngine
 from detectors import (
     DEFAULT_DETECTOR,
     DEFAULT_LEVEL,
@@ -34,10 +34,13 @@ from detectors import (
 from schemas import (
     ActionRequest,
     ActionResult,
+    AlarmEvent,
     AnomalyEvent,
     DecisionRecord,
     EntityKind,
     Incident,
+    IncidentStatus,
+    MaintenanceWindow,
     Record,
     TopologyEntity,
     kpi_names,
@@ -150,28 +153,63 @@ class LocalizeStage:
 
 
 class DecideStage:
-    """Open incidents → a decision record each, and an action when policy, guards, twin and approval agree.
+    """Open incidents → a decision record each, and an action when announcements, policy, guards,
+    twin and approval agree. It keeps what the network publishes (topology, calendar, alarms) and,
+    when it has a twin, feeds it the telemetry and the detectors' baselines.
 
-    The evidence a decision cites travels with its incident (each candidate's own KPIs, values, baselines
-    and onset ticks, from the incident's window): anomalies are read only for the tick marks on their
-    topic, which drive :meth:`on_tick` on Kafka."""
+    The evidence a decision cites travels with its incident (each candidate's own KPIs, values,
+    baselines and onset ticks, from the incident's window); anomalies here only say when each KPI
+    was last anomalous (for look-alike checks between incidents) and feed the twin."""
 
     name = "decide"
-    topics = (topics.INCIDENTS, topics.ANOMALIES)
 
     def __init__(self, decider: Decider) -> None:
         self.decider = decider
+        self._incidents: list[Incident] = []  # this tick's, decided together when it closes
+        twin = decider.twin
+        self.twin = twin if isinstance(twin, TelemetryTwin) else None
+        self.topics = (topics.INCIDENTS, topics.ANOMALIES, topics.TOPOLOGY, topics.MAINTENANCE, topics.ALARMS,
+                       *((topics.TELEMETRY,) if self.twin is not None else ()))
 
     async def handle(self, msg: Message) -> list[Out]:
-        if msg.topic == topics.ANOMALIES:
-            return []
-        return _records(self.decider.decide(Incident.decode(msg.value)))
+        if msg.topic == topics.INCIDENTS:
+            incident = Incident.decode(msg.value)
+            self.decider.note(incident)
+            if incident.status is IncidentStatus.OPEN and incident.attempt == 0:
+                if self.twin is not None:
+                    self.twin.note_incident(incident)
+                self._incidents.append(incident)  # new: decided with the tick's other new ones
+                return []
+            return _records(self.decider.decide(incident))
+        self.replay(msg)
+        return []
 
     async def on_tick(self, tick: int) -> list[Out]:
-        return _records(self.decider.on_tick(tick))
+        """The tick's new incidents, decided together (each sees the others), then the time-driven
+        work."""
+        if self.twin is not None:
+            self.twin.on_tick(tick)
+        batch, self._incidents = self._incidents, []
+        out = [r for inc in batch for r in self.decider.decide(inc)]
+        return _records(out + self.decider.on_tick(tick))
 
     def replay(self, msg: Message) -> None:
-        """Nothing to take back from the input: the incidents' log is read by :meth:`restore`."""
+        """What the decisions to come rest on: anomalies, telemetry, topology, calendar, alarms."""
+        inventory = self.decider.inventory
+        if msg.topic == topics.TELEMETRY:
+            if self.twin is not None:
+                self.twin.observe_frame(msg.value)
+        elif msg.topic == topics.ANOMALIES:
+            event = AnomalyEvent.decode(msg.value)
+            self.decider.observe(event)
+            if self.twin is not None:
+                self.twin.observe_anomaly(event)
+        elif msg.topic == topics.TOPOLOGY:
+            inventory.add(TopologyEntity.decode(msg.value))
+        elif msg.topic == topics.MAINTENANCE:
+            inventory.announce(MaintenanceWindow.decode(msg.value))
+        elif msg.topic == topics.ALARMS:
+            inventory.alarm(AlarmEvent.decode(msg.value))
 
     def restore(self, incidents: Sequence[Incident]) -> None:
         self.decider.restore(incidents)
@@ -199,7 +237,7 @@ class VerifyStage:
     """Watch KPIs after acting: resolve, roll back and retry the next candidate, or escalate."""
 
     name = "verify"
-    topics = (topics.INCIDENTS, topics.ANOMALIES, topics.ACTION_RESULTS, topics.DECISIONS)
+    topics = (topics.INCIDENTS, topics.ANOMALIES, topics.ACTION_RESULTS, topics.DECISIONS, topics.ALARMS)
 
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier
@@ -207,6 +245,8 @@ class VerifyStage:
 
     def replay(self, msg: Message) -> None:
         """Anomalies seen before a restart: when each entity was last anomalous."""
+        if msg.topic != topics.ANOMALIES:
+            return
         event = AnomalyEvent.decode(msg.value)
         self._last_anomaly[event.entity_id] = max(event.tick, self._last_anomaly.get(event.entity_id, -1))
 
@@ -223,6 +263,8 @@ class VerifyStage:
         if topic == topics.INCIDENTS:
             v.track(Incident.decode(value))
             return []
+        if topic == topics.ALARMS:
+            return self._out(v.alarm(AlarmEvent.decode(value)))
         if topic == topics.ACTION_RESULTS:
             changed = v.acted(ActionResult.decode(value))
         else:

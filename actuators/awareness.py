@@ -1,0 +1,122 @@
+"""Before any remedy: does what the network announced explain the incident?
+
+Two announcements change what a loop should do. An *equipment alarm* (a
+hardware fault) on the incident's root or on one of its entities means no
+tool will fix it: escalate to a person at once, instead of trying tools; on
+something the root depends on, the symptoms are likely that hardware's: hold
+while the alarm stands. A *maintenance window* covering the root or most of
+the incident's entities means the symptoms are the planned work: hold, and
+look again after the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from actuators.inventory import Inventory
+from schemas import Incident, IncidentStatus
+
+MAINTENANCE_GRACE = 3  # ticks around a window in which its symptoms still count as the work's
+UPSTREAM_RECHECK = 10  # ticks between looks at an incident held under an upstream hardware alarm
+CONCURRENT_TICKS = 20  # an incident this much older with the same symptoms may be the same fault
+RECENT_TICKS = 20  # an incident closed this recently on or above a root may still be recovering
+ESCALATED_TICKS = 120  # an incident escalated this recently is a person's: what it explains waits too
+BURST_TICKS, BURST_PEERS = 3, 2  # this many other look-alike incidents this close: wait for the localizer
+
+
+@dataclass(frozen=True)
+class Announced:
+    """What the announcements say about an incident: ``escalate``, or ``hold`` (for ``reason``,
+    until ``until``)."""
+
+    verdict: str
+    explanation: str
+    until: int = 0
+    reason: str = ""
+
+
+def explained(incident: Incident, inventory: Inventory, tick: int) -> Announced | None:
+    """The announcement that explains ``incident`` at ``tick``, if any."""
+    root = incident.candidates[incident.attempt].entity_id
+    entities = [root, *(e for e in incident.symptoms if e != root)]
+    for e in entities:
+        alarm = inventory.hardware_alarm(e)
+        if alarm is not None:
+            return Announced("escalate", f"equipment alarm {alarm.text!r} on {e} since tick {alarm.tick}: no "
+                                         f"tool fixes failed hardware; a person must (field service)")
+    for up in inventory.upstream(root):
+        alarm = inventory.hardware_alarm(up)
+        if alarm is not None:
+            return Announced("hold", f"equipment alarm {alarm.text!r} on {up}, which {root} depends on, "
+                                     f"since tick {alarm.tick}: the symptoms are likely that hardware's; not "
+                                     f"acting while it stands", tick + UPSTREAM_RECHECK, "upstream hardware")
+    windows = [inventory.maintenance(e, tick, grace=MAINTENANCE_GRACE) for e in entities]
+    covered = [w for w in windows if w is not None]
+    if windows[0] is not None or len(covered) * 2 > len(entities):
+        w = windows[0] or covered[0]
+        share = f"{len(covered)} of {len(entities)} entities"
+        return Announced("hold", f"planned maintenance {w.window_id} on {w.entity_id} (ticks {w.start_tick}–"
+                                 f"{w.end_tick}) covers {share}: the symptoms are the work; not acting, "
+                                 f"looking again after the window", w.end_tick + MAINTENANCE_GRACE,
+                                 "maintenance")
+    return None
+
+
+KpisOf = Callable[[str, int, int], set[str]]  # (entity, tick, within) -> its KPIs anomalous in that span
+
+
+def part_of_another(incident: Incident, live: Mapping[str, Incident], inventory: Inventory,
+                    kpis_of: KpisOf, *, recent: Mapping[str, Incident] | None = None) -> str:
+    """Why this incident's symptoms are likely another incident's, or ``""``: that one is rooted on
+    this root or on something it depends on, or opened just before with the same anomalous KPIs on
+    several of its entities (an inventory may miss the dependency). It must still be explaining
+    something now (:func:`_in_play`): a fix in progress, a fault just fixed whose KPIs may still be
+    coming back, or one escalated to a person."""
+    root = incident.candidates[incident.attempt].entity_id
+    above = inventory.suspects_above(root)
+    mine = kpis_of(root, incident.tick, CONCURRENT_TICKS // 4)
+    for iid, other in [*live.items(), *(recent or {}).items()]:
+        if iid == incident.incident_id or not _in_play(other, incident.tick):
+            continue
+        live_now = other.status in (IncidentStatus.OPEN, IncidentStatus.MITIGATING)
+        roots = {other.candidates[other.attempt].entity_id}
+        if not live_now:  # where it began counts too: a later candidate may have been a guess
+            roots.add(other.candidates[0].entity_id)
+        state = "open" if live_now else f"{other.status.value} at tick {other.tick}"
+        if root in roots:
+            return f"incident {iid} ({state}) is rooted on {root} too"
+        if roots & above:
+            return f"incident {iid} ({state}) is rooted on {min(roots & above)}, and {root} depends on it"
+        spread = [e for e in other.symptoms if e not in roots]
+        if (mine and len(spread) >= 3 and incident.tick - other.opened_tick <= CONCURRENT_TICKS
+                and mine <= set().union(*(kpis_of(e, incident.tick, CONCURRENT_TICKS) for e in spread))):
+            return (f"{', '.join(sorted(mine))} on {root} also show on {len(spread)} entities of "
+                    f"incident {iid} ({state}), opened at tick {other.opened_tick}: likely the same fault")
+    return ""
+
+
+def _in_play(other: Incident, tick: int) -> bool:
+    """Is the other incident still explaining symptoms? Opened lately and not yet acted on, fixed or
+    being fixed lately (recovery takes ticks), or escalated to a person lately."""
+    if other.status is IncidentStatus.OPEN:
+        return tick - other.opened_tick <= CONCURRENT_TICKS
+    if other.status is IncidentStatus.ESCALATED:
+        return tick - other.tick <= ESCALATED_TICKS
+    return tick - other.tick <= RECENT_TICKS
+
+
+def burst(incident: Incident, live: Mapping[str, Incident], kpis_of: KpisOf) -> int:
+    """How many other live incidents opened within ``BURST_TICKS`` share an anomalous KPI of this
+    one's root (0 when fewer than ``BURST_PEERS``, or when this one already spans several
+    entities): a burst of look-alike incidents on single entities is rarely as many faults."""
+    if len(incident.symptoms) > 2:
+        return 0
+    root = incident.candidates[incident.attempt].entity_id
+    mine = kpis_of(root, incident.tick, BURST_TICKS)
+    peers = 0
+    for iid, other in live.items():
+        if iid == incident.incident_id or abs(other.opened_tick - incident.opened_tick) > BURST_TICKS:
+            continue
+        peers += bool(mine & kpis_of(other.candidates[other.attempt].entity_id, incident.tick, BURST_TICKS))
+    return peers if peers >= BURST_PEERS else 0

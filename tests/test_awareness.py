@@ -1,0 +1,145 @@
+"""Deciding with what the network announced: hardware alarms, maintenance, incidents further up."""
+
+from __future__ import annotations
+
+from actuators import Decider, Inventory, PolicyTable, Verifier
+from schemas import (
+    AlarmEvent,
+    AnomalyEvent,
+    Candidate,
+    DecisionKind,
+    EntityKind,
+    Incident,
+    IncidentStatus,
+    MaintenanceWindow,
+    TopologyEntity,
+)
+
+
+def inventory() -> Inventory:
+    inv = Inventory()
+    for e in (
+        TopologyEntity(entity_id="smf-1", kind=EntityKind.SMF),
+        TopologyEntity(entity_id="link-0001", kind=EntityKind.LINK, site="site-0001", depends_on=["smf-1"]),
+        TopologyEntity(entity_id="gnb-0001", kind=EntityKind.GNB, site="site-0001", depends_on=["link-0001"]),
+        *(
+            TopologyEntity(
+                entity_id=f"cell-0001-{k}", kind=EntityKind.CELL, site="site-0001", depends_on=["gnb-0001"]
+            )
+            for k in (1, 2, 3)
+        ),
+    ):
+        inv.add(e)
+    return inv
+
+
+def incident(root: str, fault_type: str, *, tick: int = 50, symptoms: tuple[str, ...] = ()) -> Incident:
+    cand = Candidate(entity_id=root, score=1.0, fault_type=fault_type, explained=1)
+    return Incident(
+        incident_id=f"INC-{tick}-{root}",
+        status=IncidentStatus.OPEN,
+        opened_tick=tick,
+        tick=tick,
+        fault_type=fault_type,
+        confidence=0.9,
+        candidates=[cand],
+        symptoms=list(symptoms or (root,)),
+    )
+
+
+def hardware(alarm_id: str, entity: str, tick: int, text: str) -> AlarmEvent:
+    return AlarmEvent(alarm_id=alarm_id, entity_id=entity, tick=tick, text=text, probable_cause="equipment")
+
+
+def decider() -> Decider:
+    return Decider(PolicyTable.default(), inventory=inventory())
+
+
+def test_a_hardware_alarm_on_the_root_escalates_at_once_without_trying_a_tool():
+    d = decider()
+    d.inventory.alarm(hardware("AL-1", "cell-0001-2", 48, "radio unit hardware fault"))
+    [record] = d.decide(incident("cell-0001-2", "cell_outage"))
+    assert record.decision is DecisionKind.ESCALATE and "hardware" in record.explanation
+    v = Verifier()
+    v.track(incident("cell-0001-2", "cell_outage"))
+    assert v.decided(record).status is IncidentStatus.ESCALATED
+
+
+def test_an_alarm_that_is_not_about_hardware_does_not_stop_a_fix():
+    d = decider()
+    d.inventory.alarm(
+        AlarmEvent(
+            alarm_id="AL-1",
+            entity_id="cell-0001-2",
+            tick=48,
+            text="cell disabled",
+            probable_cause="processing",
+        )
+    )
+    decision, action = d.decide(incident("cell-0001-2", "cell_outage"))
+    assert decision.decision is DecisionKind.ACT and action.tool == "restart_cell"
+
+
+def test_a_hardware_alarm_arriving_while_an_incident_is_watched_escalates_it():
+    v = Verifier()
+    inc = incident("upf-1", "upf_overload")
+    v.track(inc)
+    [closed] = v.alarm(
+        AlarmEvent(
+            alarm_id="AL-2",
+            entity_id="upf-1",
+            tick=52,
+            text="blade hardware fault",
+            probable_cause="equipment",
+        )
+    )
+    assert closed.status is IncidentStatus.ESCALATED and "hardware" in closed.reason
+
+
+def test_symptoms_under_an_upstream_hardware_alarm_are_held_not_fixed():
+    d = decider()
+    d.inventory.alarm(hardware("AL-3", "smf-1", 45, "blade hardware fault"))
+    [held] = d.decide(incident("cell-0001-3", "handover_failure"))
+    assert held.decision is DecisionKind.HOLD and "smf-1" in held.explanation
+
+
+def test_planned_maintenance_holds_the_incident_and_it_is_looked_at_again_after_the_window():
+    d = decider()
+    d.inventory.announce(
+        MaintenanceWindow(
+            window_id="MW-1", entity_id="site-0001", start_tick=45, end_tick=60, announced_tick=0
+        )
+    )
+    [held] = d.decide(incident("cell-0001-1", "cell_outage"))
+    assert held.decision is DecisionKind.HOLD and "MW-1" in held.explanation
+    assert d.on_tick(55) == []
+    after = d.on_tick(63)  # the window ended at 60, three ticks of grace: still down, so it is a fault
+    assert after[0].decision is DecisionKind.ACT and after[1].tool == "restart_cell"
+
+
+def test_a_cell_incident_under_a_live_incident_on_what_it_depends_on_waits_for_that_one():
+    d = decider()
+    d.decide(incident("smf-1", "smf_session_failure", tick=48))
+    [held] = d.decide(incident("cell-0001-1", "handover_failure"))
+    assert held.decision is DecisionKind.HOLD and "smf-1" in held.explanation
+
+
+def test_a_burst_of_look_alike_incidents_waits_a_few_ticks_for_the_fault_further_up():
+    d = decider()
+    incidents = [incident(f"cell-0001-{k}", "handover_failure") for k in (1, 2, 3)]
+    for inc in incidents:
+        d.observe(
+            AnomalyEvent(
+                entity_id=inc.candidates[0].entity_id,
+                kpi="drop_rate_ratio",
+                tick=50,
+                value=0.05,
+                expected=0.005,
+                score=20.0,
+                detector="test",
+            )
+        )
+        d.note(inc)
+    decisions = [r for inc in incidents for r in d.decide(inc)]
+    assert [r.decision for r in decisions] == [DecisionKind.HOLD] * 3
+    assert all("same symptoms" in r.explanation for r in decisions)

@@ -1,0 +1,182 @@
+"""The honest twin: built from what the network publishes, blind to its internals, checked after."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from actuators import TelemetryTwin, effect_model
+from actuators.effects import parse_effects
+from actuators.policy import PolicyError
+from schemas import Candidate, Incident, IncidentStatus, ToolCall, kind_of
+from simulator import CATALOGUE, Network, parse_scenario
+
+SCENARIO = """
+name: twin
+seed: 21
+ticks: 300
+warmup_ticks: 20
+topology: {sites: 4, cells_per_site: 3, upf: 2, smf: 1, amf: 1}
+realism: {onset: [step], signature_jitter: 0.2}
+telemetry: {loss: 0, late: 0, duplicate: 0, counter_reset: 0}
+"""
+AT = 40
+ARG = {"cell": "cell_id", "link": "link_id", "upf": "upf_id", "smf": "smf_id", "amf": "amf_id"}
+
+
+def network(faults: str) -> Network:
+    return Network.from_scenario(parse_scenario(SCENARIO + faults))
+
+
+def fed(net: Network, until: int, twin: TelemetryTwin | None = None) -> tuple[TelemetryTwin, list[bytes]]:
+    """A twin fed the network's published topology and every frame up to ``until``, as the bus would."""
+    twin = twin or TelemetryTwin()
+    for rec in net.topology_records():
+        twin.inventory.add(rec)
+    frames = []
+    while net.tick <= until:
+        for f in net.step():
+            frames.append(f.encode())
+            twin.observe_frame(frames[-1])
+    return twin, frames
+
+
+def incident(root: str, fault_type: str, *, tick: int = AT + 3, confidence: float = 0.9) -> Incident:
+    cand = Candidate(entity_id=root, score=1.0, fault_type=fault_type, explained=1)
+    return Incident(
+        incident_id=f"INC-{root}",
+        status=IncidentStatus.OPEN,
+        opened_tick=tick,
+        tick=tick,
+        fault_type=fault_type,
+        confidence=confidence,
+        candidates=[cand],
+        symptoms=[root],
+    )
+
+
+def call(tool: str, target: str) -> ToolCall:
+    return ToolCall(tool=tool, target=target, arguments={ARG[kind_of(target).value]: target})
+
+
+OUTAGE = f"faults: [{{type: cell_outage, target: cell-0002-1, at: {AT}}}]\n"
+
+
+def test_the_twin_predicts_the_same_whether_the_real_fault_is_in_the_simulated_network_or_not():
+    faulty = network(OUTAGE)
+    twin_a, frames = fed(faulty, AT + 3)
+    healthy = network("faults: []\n")  # the same seed and topology, and no fault at all
+    twin_b = TelemetryTwin()
+    for rec in healthy.topology_records():
+        twin_b.inventory.add(rec)
+    for raw in frames:  # the same telemetry history
+        twin_b.observe_frame(raw)
+    ask = (call("restart_cell", "cell-0002-1"), incident("cell-0002-1", "cell_outage"))
+    a = twin_a.predict(ask[0], incident=ask[1], horizon=10)
+    b = twin_b.predict(ask[0], incident=ask[1], horizon=10)
+    assert a == b and a.degraded and a.improves
+    faulty.apply("restart_cell", "cell-0002-1")  # the fault gone from the network: the twin cannot know
+    assert twin_a.predict(ask[0], incident=ask[1], horizon=10) == a
+
+
+def test_restarting_the_cell_that_is_down_helps_and_a_healthy_cell_has_nothing_to_fix():
+    twin, _ = fed(network(OUTAGE), AT + 3)
+    right = twin.predict(
+        call("restart_cell", "cell-0002-1"), incident=incident("cell-0002-1", "cell_outage"), horizon=10
+    )
+    assert right.degraded and right.p_improves > 0.6 and right.improvement > 0
+    healthy = twin.predict(
+        call("restart_cell", "cell-0003-1"), incident=incident("cell-0003-1", "cell_outage"), horizon=10
+    )
+    assert not healthy.degraded and healthy.p_improves < 0.2
+
+
+def test_a_diagnosis_the_tool_is_not_the_remedy_for_gets_no_chance_of_helping():
+    twin, _ = fed(network(OUTAGE), AT + 3)
+    pred = twin.predict(
+        call("retune_frequency", "cell-0002-1"), incident=incident("cell-0002-1", "cell_outage"), horizon=10
+    )
+    assert pred.p_right == 0.0 and pred.p_improves == 0.0
+
+
+def test_a_weakly_believed_diagnosis_has_a_lower_chance_of_helping():
+    twin, _ = fed(network(OUTAGE), AT + 3)
+    ask = call("restart_cell", "cell-0002-1")
+    strong = twin.predict(ask, incident=incident("cell-0002-1", "cell_outage", confidence=0.95), horizon=10)
+    weak = twin.predict(ask, incident=incident("cell-0002-1", "cell_outage", confidence=0.2), horizon=10)
+    assert weak.p_improves < 0.3 < 0.6 < strong.p_improves
+
+
+def test_the_offload_ratio_the_twin_picks_from_the_telemetry_is_enough_for_the_excess_load():
+    for severity in (0.4, 0.7, 1.0):
+        net = network(
+            f"faults: [{{type: cell_congestion, target: cell-0002-1, at: {AT}, severity: {severity}}}]\n"
+        )
+        twin, _ = fed(net, AT + 4)
+        pred = twin.predict(
+            call("enable_load_balancing", "cell-0002-1"),
+            incident=incident("cell-0002-1", "cell_congestion"),
+            horizon=10,
+        )
+        assert (
+            pred.settled and pred.parameters["offload_ratio"] >= net._active[0].episode.need
+        )  # scorer's view
+        assert net.apply("enable_load_balancing", "cell-0002-1", pred.parameters).fixed == ("F001",)
+
+
+def test_an_executed_prediction_is_checked_against_the_telemetry_at_the_end_of_its_horizon():
+    net = network(OUTAGE)
+    twin, _ = fed(net, AT + 3)
+    ask, inc = call("restart_cell", "cell-0002-1"), incident("cell-0002-1", "cell_outage")
+    pred = twin.predict(ask, incident=inc, horizon=10)
+    twin.acted("INC-cell-0002-1/0", ask, pred, tick=net.tick - 1)
+    net.apply("restart_cell", "cell-0002-1")
+    checks = []
+    while not checks:
+        fed(net, net.tick, twin)
+        checks = twin.on_tick(net.tick - 1)
+    [check] = checks
+    assert check.tool == "restart_cell" and check.came_true and check.actual < check.now
+
+
+def test_the_effect_model_documents_every_remediation_tool_of_the_catalogue():
+    model = effect_model()
+    for fault in CATALOGUE:
+        assert fault.name in model[fault.remediation].fixes
+
+
+def test_a_bad_effect_model_is_refused_naming_the_field():
+    with pytest.raises(PolicyError, match=r"tools\.restart_cell\.delay_ticks"):
+        parse_effects(
+            "tools:\n  restart_cell: {fixes: [cell_outage], restores: {root: all}, delay_ticks: [3, 1]}\n",
+            "mine.yaml",
+        )
+
+
+def test_a_dry_run_of_a_recording_asks_the_twin_the_same_questions_and_gets_the_same_answers(tmp_path):
+    """No network at all in the replay: every prediction the live loop made, the replay makes alike.
+    (Telemetry is perfect here: a late frame of the current tick cannot be told from a punctual one
+    in a recording, so a replay may see it a tick early.)"""
+    from simulator import PERFECT_TELEMETRY, load_scenario
+    from streams.recording.files import read_recording, recording_writer
+    from streams.recording.recorder import Recorder
+    from streams.recording.replay import replay_dry_run
+    from streams.recording.taps import RecordingTap
+    from streams.runtime.embedded import EmbeddedLoop
+    from streams.settings import Settings
+
+    path = tmp_path / "smoke.jsonl"
+
+    async def live():
+        with recording_writer(path) as f:
+            scenario = load_scenario("smoke").model_copy(update={"telemetry": PERFECT_TELEMETRY})
+            loop = EmbeddedLoop(scenario, Settings(), act=False)
+            loop.taps.append(RecordingTap(f, clock=lambda: loop.network.tick * 60_000))
+            return await loop.run()
+
+    state = asyncio.run(live())
+    asked = [(d.incident_id, d.tick, d.twin) for d in state.recorder.decisions if d.twin is not None]
+    again = Recorder()
+    asyncio.run(replay_dry_run(read_recording(path), Settings(), recorder=again))
+    assert asked and [(d.incident_id, d.tick, d.twin) for d in again.decisions if d.twin is not None] == asked
