@@ -17,7 +17,7 @@ from detectors.onset import OnsetFilter
 from schemas import KPIS_BY_KIND, Direction, EntityKind
 
 DEFAULT_DETECTOR = "netloop"
-DEFAULT_LEVEL = 1e-6
+DEFAULT_LEVEL = 1e-4
 """Tail probability below which a value raises an alarm."""
 _SIGN = {Direction.UP: 1.0, Direction.DOWN: -1.0, Direction.BOTH: 0.0}
 

@@ -5,7 +5,8 @@ Per series (vectorized over N×K):
 1. **Baseline.** A robust level and trend that learn from every point: each
    step moves them by the residual clipped at ``clip`` scales, so a spike
    barely moves them and a lasting change is followed at a bounded pace. The
-   scale is an EWMA of absolute residuals, never below a **noise floor** made
+   scale is an EWMA of absolute residuals (clipped too, so an anomaly does
+   not inflate the yardstick it is measured with), never below a **noise floor** made
    of the series' quantum (half the smallest non-zero change it has shown: a
    counter in steps of 1, a gauge rounded to 0.1), a relative floor and an
    absolute one — so flat and quantised series do not turn one step of their
@@ -39,20 +40,24 @@ from detectors.tail import TailModel
 _TAIL_CHANNELS = 2.0
 
 
-def _huber_step(level, trend, scale_sum, weight, r, inv_scale, alpha, beta, clip, gamma) -> None:
+def _huber_step(level, trend, scale_sum, weight, r, inv_scale, scale, alpha, beta, clip, gamma,
+                abs_clip=None) -> None:
     """One robust Holt step in place from the residual ``r`` against the forecast ``level + trend``.
 
     With ``c = clip(r, ±clip·scale)``: level ← level + trend + α·c, trend ← trend + α·β·c;
-    then the EWMA of |r| and of the weight (its bias correction, as Adam corrects its moments).
+    then the EWMA of |r| (at most ``abs_clip``) and of the weight (its bias correction, as Adam
+    corrects its moments). ``scale`` is ``1 / inv_scale``.
     ``gamma`` may be an array (0 where a series learns nothing this step).
     """
     z = r * inv_scale
     np.clip(z, -clip, clip, out=z)
-    z /= np.maximum(inv_scale, 1e-30)
+    z *= scale
     level += trend
     level += alpha * z
     trend += (alpha * beta) * z
     a = np.abs(r)
+    if abs_clip is not None:
+        np.minimum(a, abs_clip, out=a)
     a -= scale_sum
     scale_sum += gamma * a
     weight += gamma * (1.0 - weight)
@@ -68,8 +73,10 @@ class AnomalyLikelihood:
         bad, 0 where both are. Only the bad direction surprises.
     alpha, beta, clip
         Level and trend steps and the residual clip (in scales) of the robust baseline.
-    gamma
-        Step of the EWMA scale of absolute residuals.
+    gamma, scale_clip
+        Step of the EWMA scale of absolute residuals, and where each residual is clipped (in
+        scales) before the scale learns it: an anomaly does not inflate the yardstick it is
+        measured with faster than ``gamma·scale_clip`` per step (None: no clip).
     rel_floor, abs_floor
         Scale floors relative to the level and absolute (besides the quantum).
     density
@@ -96,7 +103,8 @@ class AnomalyLikelihood:
     def __init__(self, *, directions: np.ndarray, alpha: float = 0.05, beta: float = 0.05, clip: float = 3.0,
                  gamma: float = 0.02, rel_floor: float = 1e-3, abs_floor: float = 1e-9,
                  density: float = 0.03, tail: dict | None = None, records: dict | None = None,
-                 dtype: type = np.float32) -> None:
+                 scale_clip: float | None = 6.0, dtype: type = np.float32) -> None:
+        self.scale_clip = scale_clip
         self.directions = np.asarray(directions, dtype=float)
         self.alpha, self.beta, self.clip, self.gamma = alpha, beta, clip, gamma
         self.rel_floor, self.abs_floor = rel_floor, abs_floor
@@ -147,8 +155,8 @@ class AnomalyLikelihood:
             r *= m
             gamma = self.gamma * m.astype(self.dtype)
             held = ~m, self._level[~m], self._trend[~m]  # an absent series' forecast stands still
-        _huber_step(self._level, self._trend, self._abs_sum, self._weight, r, self._inv_scale, self.alpha,
-                    self.beta, self.clip, gamma)
+        _huber_step(self._level, self._trend, self._abs_sum, self._weight, r, self._inv_scale, self._scale,
+                    self.alpha, self.beta, self.clip, gamma, self._abs_clip)
         if m is not None:
             self._level[held[0]], self._trend[held[0]] = held[1], held[2]
         self._track_quantum(X, m)
@@ -158,7 +166,8 @@ class AnomalyLikelihood:
         """A new detector with the same parameters and nothing learned."""
         return AnomalyLikelihood(directions=self.directions, alpha=self.alpha, beta=self.beta, clip=self.clip,
                                  gamma=self.gamma, rel_floor=self.rel_floor, abs_floor=self.abs_floor,
-                                 density=self.density, tail=self.tail, records=self.records, dtype=self.dtype)
+                                 density=self.density, tail=self.tail, records=self.records,
+                                 scale_clip=self.scale_clip, dtype=self.dtype)
 
     def expected(self) -> np.ndarray:
         """The value each series' baseline expects next (N×K)."""
@@ -202,7 +211,9 @@ class AnomalyLikelihood:
         floor = np.maximum(self.rel_floor * np.abs(self._level), self.abs_floor)
         finite = np.isfinite(self._quantum)
         floor = np.maximum(floor, 0.5 * np.where(finite, self._quantum, 0.0))
-        self._inv_scale = (1.0 / np.maximum(scale, floor)).astype(self.dtype)
+        self._scale = np.maximum(scale, floor).astype(self.dtype)
+        self._inv_scale = (1.0 / self._scale).astype(self.dtype)
+        self._abs_clip = None if self.scale_clip is None else self.scale_clip * self._scale
         self._warm = self._point.fitted().astype(self.dtype)
 
     def _init_state(self, X: np.ndarray) -> None:

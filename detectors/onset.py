@@ -48,7 +48,7 @@ class OnsetFilter:
     ([True, True, True, True, True], 1)
     """
 
-    def __init__(self, *, detector, level: float = 1e-6, calm: float = 1e-2, quiet: int = 20,
+    def __init__(self, *, detector, level: float = 1e-4, calm: float = 1e-2, quiet: int = 20,
                  exit_sigmas: float = 3.0, max_state: int = 240) -> None:
         self.detector = detector
         self.level, self.calm, self.quiet = level, calm, quiet

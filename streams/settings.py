@@ -15,7 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NETLOOP_", frozen=True, extra="ignore")
 
     queue_size: int = Field(default=4096, ge=16, description="records per stage inbox")
-    anomaly_level: float = Field(default=1e-6, gt=0, lt=1, description="tail probability below which "
+    anomaly_level: float = Field(default=1e-4, gt=0, lt=1, description="tail probability below which "
                                  "a KPI value raises an anomaly (a healthy value is that rare)")
     recovery_ticks: int = Field(default=4, ge=1, description="quiet ticks before resolving")
     verify_ticks: int = Field(default=12, ge=1, description="ticks after an action before retrying")

@@ -56,7 +56,9 @@ def test_a_quantised_counter_stepping_by_its_quantum_does_not_alarm():
     X = rng.choice([3.0, 4.0], size=(2000, 1, 1), p=[0.97, 0.03]).astype(np.float32)  # mostly flat
     f = default_filter(np.array([0.0]))
     drive(f, X)
-    assert int(f.onset_count.sum()) <= 1  # a step of one quantum is ordinary, not a surprise of 1e6 sigmas
+    # about 60 steps of one quantum: ordinary, not each a surprise of 1e6 sigmas (2000 points at the
+    # alarm level allow 0.2 onsets; the quantum's steps, on a flat series, make it a few at most)
+    assert int(f.onset_count.sum()) <= 2
 
 
 def test_a_flat_series_that_leaves_its_value_alarms():
