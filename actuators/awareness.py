@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from actuators.inventory import Inventory
-from schemas import Incident, IncidentStatus
+from schemas import EntityKind, Incident, IncidentStatus
 
 MAINTENANCE_GRACE = 3  # ticks around a window in which its symptoms still count as the work's
 UPSTREAM_RECHECK = 10  # ticks between looks at an incident held under an upstream hardware alarm
@@ -64,18 +64,25 @@ def explained(incident: Incident, inventory: Inventory, tick: int) -> Announced 
 
 
 KpisOf = Callable[[str, int, int], set[str]]  # (entity, tick, within) -> its KPIs anomalous in that span
+Reaches = Callable[[str, EntityKind, EntityKind, str], bool]
+"""(fault type, its root's kind, kind behind it, KPI) -> does that fault make the KPI anomalous there?"""
 
 
 def part_of_another(incident: Incident, live: Mapping[str, Incident], inventory: Inventory,
-                    kpis_of: KpisOf, *, recent: Mapping[str, Incident] | None = None) -> str:
+                    kpis_of: KpisOf, *, recent: Mapping[str, Incident] | None = None,
+                    reaches: Reaches | None = None) -> str:
     """Why this incident's symptoms are likely another incident's, or ``""``: that one is rooted on
     this root or on something it depends on, or opened just before with the same anomalous KPIs on
-    several of its entities (an inventory may miss the dependency). It must still be explaining
-    something now (:func:`_in_play`): a fix in progress, a fault just fixed whose KPIs may still be
-    coming back, or one escalated to a person."""
+    several of its entities, or (with ``reaches``) this is a lone cell whose anomalous KPIs are mostly
+    what the other one's fault does to the cells behind it, opened within ``CONCURRENT_TICKS`` of it (an
+    inventory may miss the dependency, and cells behind a fault lag and recover at their own pace).
+    The other one must still be explaining something now (:func:`_in_play`): a fix in progress, a
+    fault just fixed whose KPIs may still be coming back, or one escalated to a person."""
     root = incident.candidates[incident.attempt].entity_id
     above = inventory.suspects_above(root)
     mine = kpis_of(root, incident.tick, CONCURRENT_TICKS // 4)
+    kind = inventory.kind(root)
+    lone_cell = kind is EntityKind.CELL and len(incident.symptoms) <= 2
     for iid, other in [*live.items(), *(recent or {}).items()]:
         if iid == incident.incident_id or not _in_play(other, incident.tick):
             continue
@@ -93,6 +100,17 @@ def part_of_another(incident: Incident, live: Mapping[str, Incident], inventory:
                 and mine <= set().union(*(kpis_of(e, incident.tick, CONCURRENT_TICKS) for e in spread))):
             return (f"{', '.join(sorted(mine))} on {root} also show on {len(spread)} entities of "
                     f"incident {iid} ({state}), opened at tick {other.opened_tick}: likely the same fault")
+        if reaches is not None and lone_cell and mine and 0 <= incident.opened_tick - other.opened_tick \
+                <= CONCURRENT_TICKS:
+            cand = other.candidates[other.attempt if live_now else 0]
+            other_kind = inventory.kind(cand.entity_id)
+            shown = sum(reaches(cand.fault_type, other_kind, EntityKind.CELL, k) for k in mine) if (
+                other_kind not in (None, EntityKind.CELL)) else 0
+            if shown and 2 * shown >= len(mine):  # most of them: a fault's optional symptoms vary
+                return (f"{', '.join(sorted(mine))} on {root} is mostly what {cand.fault_type} on "
+                        f"{cand.entity_id} does to the cells behind it (incident {iid}, {state}, opened "
+                        f"{incident.opened_tick - other.opened_tick} ticks before this one); the inventory "
+                        f"may miss that edge")
     return ""
 
 

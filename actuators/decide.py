@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from actuators.approvals import ApprovalBook
-from actuators.awareness import BURST_TICKS, ESCALATED_TICKS, burst, explained, part_of_another
+from actuators.awareness import BURST_TICKS, ESCALATED_TICKS, Reaches, burst, explained, part_of_another
 from actuators.explain import Evidence, evidence_text, plan_text, twin_text
 from actuators.guards import Guards
 from actuators.inventory import Inventory
@@ -108,6 +108,13 @@ class Decider:
         ``approval: true``).
     recheck_ticks
         How long an incident held because nothing needs fixing waits before it is looked at again.
+    stale_ticks
+        An incident held this long because nothing needs fixing is escalated instead of acted on
+        later: its evidence is that old.
+    reaches
+        What each fault type does to the entities behind its root (the localizer's learned
+        profiles, wired in by the runtime): a lone cell showing what an NF or link fault in play
+        does to its cells waits for that fix. None: that rule is off.
     """
 
     policies: PolicyTable
@@ -121,6 +128,8 @@ class Decider:
     veto_below: float = 0.2
     approval_below: float = 0.0
     recheck_ticks: int = 10
+    stale_ticks: int = 60
+    reaches: Reaches | None = None
     _decided: set[tuple[str, int]] = field(default_factory=set)
     _held: dict[str, tuple[Incident, int, str]] = field(default_factory=dict)  # id -> (incident, until, why)
     _live: dict[str, Incident] = field(default_factory=dict)  # open or mitigating incidents, latest version
@@ -182,9 +191,22 @@ class Decider:
         for iid, (inc, until, why) in list(self._held.items()):
             if tick >= until:
                 del self._held[iid]
+                if why == "nothing to fix" and tick - inc.opened_tick >= self.stale_ticks:
+                    out.append(self._give_up(inc, tick))
+                    continue
                 again = self._judge(inc.model_copy(update={"tick": tick}), quiet_hold=why)
                 out += again
         return out
+
+    def _give_up(self, incident: Incident, tick: int) -> DecisionRecord:
+        """An incident the twin found nothing to fix in for ``stale_ticks``: its evidence is that old,
+        and whatever it is, it is not what the loop's tools restore; a person may look."""
+        d = plan(incident, self.policies, act=False).decision
+        return d.model_copy(update={
+            "tick": tick, "decision": DecisionKind.ESCALATE, "outcome": "escalated: nothing to fix",
+            "explanation": f"held since tick {incident.opened_tick} with nothing the tools restore off "
+                           f"its baseline: not acting on evidence {tick - incident.opened_tick} ticks old; a "
+                           f"person may look. {d.explanation}"})
 
     def _judge(self, incident: Incident, *, quiet_hold: str = "") -> list[Record]:
         """What to do now about an open incident. A hold that repeats ``quiet_hold`` writes no record."""
@@ -211,7 +233,8 @@ class Decider:
         return self._safeguard(incident, p, quiet_hold)
 
     def _part_of_another(self, incident: Incident) -> str:
-        return part_of_another(incident, self._live, self.inventory, self._kpis_of, recent=self._recent)
+        return part_of_another(incident, self._live, self.inventory, self._kpis_of, recent=self._recent,
+                               reaches=self.reaches)
 
     def _burst(self, incident: Incident) -> int:
         return burst(incident, self._live, self._kpis_of)

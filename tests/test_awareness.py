@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from actuators import Decider, Inventory, PolicyTable, Verifier
+from detectors import shipped_profiles
 from schemas import (
     AlarmEvent,
     AnomalyEvent,
@@ -13,7 +14,9 @@ from schemas import (
     IncidentStatus,
     MaintenanceWindow,
     TopologyEntity,
+    TwinPrediction,
 )
+from streams.runtime.embedded import learned_reach
 
 
 def inventory() -> Inventory:
@@ -52,7 +55,7 @@ def hardware(alarm_id: str, entity: str, tick: int, text: str) -> AlarmEvent:
 
 
 def decider() -> Decider:
-    return Decider(PolicyTable.default(), inventory=inventory())
+    return Decider(PolicyTable.default(), inventory=inventory(), reaches=learned_reach(shipped_profiles()))
 
 
 def test_a_hardware_alarm_on_the_root_escalates_at_once_without_trying_a_tool():
@@ -143,3 +146,58 @@ def test_a_burst_of_look_alike_incidents_waits_a_few_ticks_for_the_fault_further
     decisions = [r for inc in incidents for r in d.decide(inc)]
     assert [r.decision for r in decisions] == [DecisionKind.HOLD] * 3
     assert all("same symptoms" in r.explanation for r in decisions)
+
+
+def anomaly(entity: str, kpi: str, tick: int) -> AnomalyEvent:
+    return AnomalyEvent(entity_id=entity, kpi=kpi, tick=tick, value=0.05, expected=0.005, score=20.0,
+                        detector="test")
+
+
+def test_a_lone_cell_showing_what_an_nf_fault_in_play_does_to_cells_waits_though_the_edge_is_missing():
+    d = decider()
+    d.inventory.add(TopologyEntity(entity_id="smf-2", kind=EntityKind.SMF))
+    d.inventory.add(TopologyEntity(entity_id="cell-0002-1", kind=EntityKind.CELL, site="site-0002",
+                                   depends_on=["smf-2"]))  # published wrong: it is behind smf-1
+    d.decide(incident("smf-1", "smf_session_failure", tick=48))
+    d.observe(anomaly("cell-0002-1", "drop_rate_ratio", 50))
+    [held] = d.decide(incident("cell-0002-1", "handover_failure"))
+    assert held.decision is DecisionKind.HOLD
+    assert "smf-1" in held.explanation and "cells behind" in held.explanation
+
+
+def test_a_lone_cell_with_symptoms_the_nf_fault_does_not_cause_is_fixed_at_once():
+    d = decider()
+    d.inventory.add(TopologyEntity(entity_id="cell-0002-1", kind=EntityKind.CELL, site="site-0002"))
+    d.decide(incident("smf-1", "smf_session_failure", tick=48))
+    for kpi in ("cqi", "bler_ratio"):
+        d.observe(anomaly("cell-0002-1", kpi, 50))
+    decision, action = d.decide(incident("cell-0002-1", "interference"))
+    assert decision.decision is DecisionKind.ACT and action.tool == "retune_frequency"
+
+
+class NothingToFix:
+    """A twin that sees nothing the tool would restore until ``degraded_from``."""
+
+    def __init__(self, degraded_from: int) -> None:
+        self.degraded_from = degraded_from
+
+    def predict(self, call, *, incident, horizon):
+        return TwinPrediction(horizon_ticks=horizon, watched=1, badness_without=10.0, badness_with=0.0,
+                              improvement=10.0, improves=True, p_improves=0.9,
+                              degraded=incident.tick >= self.degraded_from)
+
+
+def test_an_incident_held_an_hour_with_nothing_to_fix_goes_to_a_person_instead_of_being_acted_on_late():
+    d = Decider(PolicyTable.default(), inventory=inventory(), twin=NothingToFix(degraded_from=200))
+    [held] = d.decide(incident("cell-0001-1", "cell_congestion"))
+    assert held.decision is DecisionKind.HOLD and held.outcome == "held: nothing to fix"
+    later = [r for t in range(51, 260) for r in d.on_tick(t)]  # the twin would see harm from tick 200
+    assert [r.decision for r in later] == [DecisionKind.ESCALATE]  # at tick 110: 60 ticks held
+    assert later[0].tick == 110 and "60 ticks old" in later[0].explanation
+
+
+def test_an_incident_held_briefly_with_nothing_to_fix_is_acted_on_once_the_twin_sees_harm():
+    d = Decider(PolicyTable.default(), inventory=inventory(), twin=NothingToFix(degraded_from=70))
+    d.decide(incident("cell-0001-1", "cell_congestion"))
+    later = [r for t in range(51, 90) for r in d.on_tick(t)]
+    assert later[0].decision is DecisionKind.ACT and later[0].tick == 70

@@ -21,9 +21,11 @@ from actuators import (
     WorkflowEngine,
     effect_model,
 )
+from actuators.awareness import Reaches
 from actuators.catalogue import check_policies
+from detectors import SymptomProfiles, shipped_profiles
 from netmcp import ExecutionContext
-from schemas import MaintenanceWindow, topics
+from schemas import EntityKind, MaintenanceWindow, topics
 from simulator import Network, Scenario
 from streams.metrics import LoopMetrics
 from streams.recording.recorder import Recorder
@@ -107,7 +109,16 @@ def decider(settings: Settings, policies: PolicyTable, *, act: bool, twin: Telem
     return Decider(policies, act=act, guards=guards, approvals=book, twin=twin,
                    inventory=twin.inventory if twin is not None else Inventory(),
                    twin_horizon=s.twin_horizon, act_above=s.twin_act_above, veto_below=s.twin_veto_below,
-                   approval_below=s.approval_below)
+                   approval_below=s.approval_below, reaches=learned_reach(shipped_profiles()))
+
+
+def learned_reach(profiles: SymptomProfiles) -> Reaches:
+    """What a fault type does behind its root, from the localizer's learned symptom profiles: the
+    decide stage's test of whether a lone cell's symptoms are an NF or link fault's."""
+    def reaches(fault_type: str, root_kind: EntityKind, kind: EntityKind, kpi: str) -> bool:
+        return any(profiles.explains(p, kind, kpi, on_root=False)
+                   for p in profiles.of_kind(root_kind) if p.fault_type == fault_type)
+    return reaches
 
 
 def approval_book(settings: Settings) -> ApprovalBook:
