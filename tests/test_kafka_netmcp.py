@@ -63,7 +63,7 @@ def test_the_worker_acts_on_the_tool_server_the_management_server_names_with_a_t
     finally:
         _stop(mproc)
     assert registered == ["emulator"]
-    assert set(incidents.ids_by_root()) == ROOTS, errors[-2000:]
+    assert set(incidents.ids_by_root()) >= ROOTS, errors[-2000:]  # and a noise incident, not acted on
     assert all(f.ended_by == "action" for f in emulator.network.truth), emulator.network.truth
     acted = [r for r in emulator.audit if r.action_id]
     assert len(acted) == 3 and all(r.outcome == "ok" and r.client_id == ACTUATOR for r in acted), acted

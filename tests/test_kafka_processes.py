@@ -28,14 +28,15 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-async def _resolved_incidents(bootstrap: str, want: int, timeout: float) -> set[str]:
+async def _resolved_incidents(bootstrap: str, want: set[str], timeout: float) -> set[str]:
+    """The roots of the resolved incidents, once ``want`` are among them."""
     consumer = AIOKafkaConsumer(topics.INCIDENTS, bootstrap_servers=bootstrap, group_id=None,
                                 auto_offset_reset="earliest", fetch_max_wait_ms=20)
     await consumer.start()
     resolved: set[str] = set()
     try:
         async with asyncio.timeout(timeout):
-            while len(resolved) < want:
+            while not resolved >= want:
                 for msgs in (await consumer.getmany(timeout_ms=200)).values():
                     for m in msgs:
                         inc = json.loads(m.value)
@@ -56,6 +57,9 @@ def _stop(proc: subprocess.Popen) -> str:
     return err.decode(errors="replace")
 
 
+FAULTS = {"link-0003", "cell-0005-2", "upf-2"}  # smoke's three
+
+
 def test_an_emulator_and_a_worker_process_close_the_loop_through_kafka_and_mcp(kafka, tmp_path):
     ideal = tmp_path / "smoke.yaml"  # the transport is under test here, not the world: no imperfections
     ideal.write_text(resources.files("simulator").joinpath("scenarios/smoke.yaml").read_text()
@@ -69,7 +73,7 @@ def test_an_emulator_and_a_worker_process_close_the_loop_through_kafka_and_mcp(k
     worker = _spawn(["worker", "--no-create-topics"], env)
     emulator = _spawn(["emulate", "--scenario", str(ideal), "--speed", "25"], env)
     try:
-        roots = asyncio.run(_resolved_incidents(kafka.bootstrap, want=3, timeout=120))
+        roots = asyncio.run(_resolved_incidents(kafka.bootstrap, want=FAULTS, timeout=120))
     finally:
         errors = _stop(emulator) + _stop(worker)
-    assert roots == {"link-0003", "cell-0005-2", "upf-2"}, errors[-2000:]
+    assert roots >= FAULTS, errors[-2000:]  # a noise incident may resolve too, without an action

@@ -124,7 +124,8 @@ def test_a_killed_worker_is_replaced_without_losing_an_incident_or_acting_twice(
         worker = _spawn(["worker", "--no-create-topics"], env)
         publishing = asyncio.create_task(emulator.publish(progress=progress))
         try:
-            first = await incidents.until(lambda seen: seen[0] if seen else None, 60)
+            first = await incidents.until(  # the first on a fault's root (noise may open one before it)
+                lambda seen: next((i for i in seen if i.candidates[0].entity_id in ROOTS), None), 60)
             held[0] = True
             mitigating = await incidents.until(_mitigating, 30)
             worker.send_signal(signal.SIGKILL)
@@ -152,11 +153,11 @@ def test_a_killed_worker_is_replaced_without_losing_an_incident_or_acting_twice(
 
     first, mitigating, before, incidents, errors = asyncio.run(go())
     assert first.candidates[0].entity_id == mitigating.candidates[0].entity_id == "link-0003"
-    assert IncidentStatus.RESOLVED not in before.values()  # the kill came before the resolution
+    assert before[mitigating.incident_id] is not IncidentStatus.RESOLVED  # the kill came before it resolved
     # the same incident went on after the restart: one id per fault, no duplicates
     by_root = incidents.ids_by_root()
-    assert set(by_root) == ROOTS, by_root
-    assert all(len(ids) == 1 for ids in by_root.values()), (by_root, errors[-2000:])
+    assert set(by_root) >= ROOTS, by_root  # and noise incidents, which no action touches (below)
+    assert all(len(by_root[r]) == 1 for r in ROOTS), (by_root, errors[-2000:])
     assert by_root["link-0003"] == {mitigating.incident_id}
     # each fault was cleared by one remediation call, each action id executed once
     assert all(f.ended_by == "action" for f in emulator.network.truth), emulator.network.truth

@@ -116,10 +116,10 @@ class MarkedStage:
         return await self.stage.on_tick(tick)
 
     async def _mark(self, msg: Message) -> list[Out]:
+        if msg.topic == topics.TELEMETRY and not self.forwards:
+            return []  # detect checks and forwards telemetry's marks; others reading telemetry skip them
         mark = TickMark.decode(msg.value)
         if msg.topic == topics.TELEMETRY:
-            if not self.forwards:
-                return []
             source = check_partitions(mark, self.partitions, msg.partition)
             self._incoming.admit(source, mark.tick_closed)
             fwd = TickMark(tick_closed=mark.tick_closed, source_partition=source, partitions=self.partitions)
