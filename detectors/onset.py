@@ -9,7 +9,9 @@ An :class:`OnsetFilter` wraps a detector that gives tail probabilities
   alarms once however long it lasts (:attr:`OnsetFilter.alarm_scores` is the
   score at onsets and 0 inside an alarm: what a benchmark that charges every
   repeated alarm should read);
-- keeps a **state** (the flags): from an onset, the series is anomalous for
+- keeps a **state** (the flags): from an onset, or from any value as rare
+  inside an alarm whose state has ended (a second fault soon after a first
+  is flagged, though it raises no second alarm), the series is anomalous for
   as long as its value stays ``exit_sigmas`` scales or more in its bad
   direction away from what the baseline expected just before the onset,
   at most ``max_state`` steps (that expectation goes on with the baseline's
@@ -74,11 +76,12 @@ class OnsetFilter:
             p = np.where(present, p, 1.0)
         scores = 1.0 - p.astype(np.float64)
         in_alarm = self._calm_run < self.quiet
-        onset = (p < self.level) & ~in_alarm
+        rare = p < self.level
+        onset = rare & ~in_alarm
         self.onsets = onset
         self.alarm_scores = scores * ~in_alarm
         self._update_alarm(onset, in_alarm, p, present)
-        flags = self._update_state(X, onset, present)
+        flags = self._update_state(X, rare, present)  # a second anomaly inside an alarm is a state again
         self.detector.learn_many(X, present)
         return scores, flags
 
