@@ -11,6 +11,12 @@ Later findings with the same root, or whose anomalies all belong to an
 active incident, merge into it; a finding with a persistent anomaly of its
 own is a fault of its own. Resolved incidents retire at once; escalated
 ones once their anomalies have cleared.
+
+A fault that ramps or flickers shows one KPI first and its others later, so
+an open incident nothing has been done about yet is typed again when a
+finding on its root brings new anomalies (for ``retype_ticks`` after it
+opened): when the type changes, a new version of the incident (same id,
+still open) carries the new type and the evidence it rests on.
 """
 
 from __future__ import annotations
@@ -59,14 +65,16 @@ class IncidentTracker:
         Ticks a persistent anomaly stays in the evidence after it was last seen.
     persist
         Consecutive ticks a KPI must be anomalous before it counts as evidence.
+    retype_ticks
+        How long after opening an incident that is still open is typed again as evidence grows.
     """
 
     def __init__(self, *, graph: TopologyGraph, window: int = 3, persist: int = 2,
                  classifier: FaultTypeClassifier | None = None,
                  calibration: Callable[[float], float] | None = None, model: RankingModel | None = None,
-                 profiles: SymptomProfiles | None = None) -> None:
+                 profiles: SymptomProfiles | None = None, retype_ticks: int = 30) -> None:
         self.graph = graph
-        self.window, self.persist = window, persist
+        self.window, self.persist, self.retype_ticks = window, persist, retype_ticks
         self.classifier, self.calibration = classifier, calibration
         self.model, self.profiles = model, profiles
         self._last: dict[str, dict[str, _Run]] = defaultdict(dict)  # entity -> KPI -> its current run
@@ -122,13 +130,17 @@ class IncidentTracker:
         return [t.incident for t in self._active.values()]
 
     def close_tick(self, tick: int) -> list[Incident]:
-        """Localize on the window ending at ``tick``; return incidents opened at this tick."""
+        """Localize on the window ending at ``tick``; return incidents opened, or typed again, at this
+        tick."""
         anomalous, fresh = self._evidence(tick)
         opened = []
         for finding in localize(anomalous, self.graph, model=self.model, profiles=self.profiles):
             tracked = self._match(finding.best)
             if tracked is not None:
+                grown = bool(finding.best.explains - tracked.pairs)
                 tracked.pairs |= finding.best.explains
+                if grown and (again := self._retype(tracked, finding, tick, anomalous)) is not None:
+                    opened.append(again)
             elif finding.best.entity_id in fresh and self._corroborated(finding.best):
                 opened.append(self._open(finding, tick, anomalous))
         self._retire_quiet_escalations(self._last)  # any anomaly in the window: a flicker has not cleared
@@ -181,6 +193,27 @@ class IncidentTracker:
             candidates=candidates, symptoms=sorted(best.entities))
         self._active[incident.incident_id] = _Tracked(incident, set(best.explains))
         return incident
+
+    def _retype(self, tracked: _Tracked, finding: Finding, tick: int,
+                anomalous: dict[str, dict[str, Seen]]) -> Incident | None:
+        """A new version of an open, untouched incident whose type the grown evidence changes."""
+        inc = tracked.incident
+        root = inc.candidates[0].entity_id
+        if (self.classifier is None or inc.status is not IncidentStatus.OPEN or inc.attempt
+                or finding.best.entity_id != root or tick - inc.opened_tick > self.retype_ticks):
+            return None
+        kpis = {e: set(k) for e, k in anomalous.items()}
+        fault_type, _ = self.classifier.classify(root, kpis, self.graph)
+        if fault_type == inc.fault_type:
+            return None
+        best = _candidate(finding.best).model_copy(update={"fault_type": fault_type})
+        again = inc.model_copy(update={
+            "tick": tick, "fault_type": fault_type, "candidates": [best, *inc.candidates[1:]],
+            "symptoms": sorted(set(inc.symptoms) | set(finding.best.entities)),
+            "reason": f"typed again at tick {tick}: {fault_type}, not {inc.fault_type}, on the evidence "
+                      f"since tick {inc.opened_tick}"})
+        tracked.incident = again
+        return again
 
     def _confidence(self, finding: Finding) -> float:
         raw = finding.confidence

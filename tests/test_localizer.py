@@ -331,3 +331,38 @@ def test_the_evidence_of_a_candidate_names_the_tick_its_anomaly_began_not_its_st
     (incident,) = opened
     assert incident.opened_tick == 761
     assert {(e.tick, e.score) for e in incident.candidates[0].evidence} == {(760, 30.0)}
+
+
+class ByDrops:
+    """A classifier stand-in: a handover drop with drops is a handover failure, without them a tilt."""
+
+    def classify(self, root, anomalous, graph):
+        drops = "drop_rate_ratio" in anomalous.get(root, ())
+        return ("handover_failure" if drops else "antenna_misconfig"), 0.9
+
+
+HANDOVER = ("handover_success_ratio",)
+
+
+def test_an_untouched_incident_is_typed_again_when_its_root_shows_more_of_its_fault(graph):
+    tracker = IncidentTracker(graph=graph, classifier=ByDrops())
+    cell = "cell-0001-1"
+    assert anomalies_at(tracker, 10, cell, HANDOVER) == anomalies_at(tracker, 11, cell, HANDOVER) == []
+    (opened,) = anomalies_at(tracker, 12, cell, HANDOVER)  # one anomaly, three ticks: corroborated
+    assert opened.fault_type == "antenna_misconfig"
+    assert anomalies_at(tracker, 13, cell, (*HANDOVER, "drop_rate_ratio")) == []
+    (again,) = anomalies_at(tracker, 14, cell, (*HANDOVER, "drop_rate_ratio"))
+    assert again.incident_id == opened.incident_id and again.status is IncidentStatus.OPEN
+    assert again.fault_type == again.candidates[0].fault_type == "handover_failure"
+    assert "typed again" in again.reason and again.tick == 14
+
+
+def test_an_incident_already_acted_on_keeps_its_type(graph):
+    tracker = IncidentTracker(graph=graph, classifier=ByDrops())
+    cell = "cell-0001-1"
+    for tick in (10, 11):
+        anomalies_at(tracker, tick, cell, HANDOVER)
+    (opened,) = anomalies_at(tracker, 12, cell, HANDOVER)
+    tracker.update_status(opened.model_copy(update={"status": IncidentStatus.MITIGATING}))
+    for tick in (13, 14, 15):
+        assert anomalies_at(tracker, tick, cell, (*HANDOVER, "drop_rate_ratio")) == []

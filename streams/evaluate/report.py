@@ -5,7 +5,9 @@ Definitions
 - A fault is *detected* when an incident opens while it is active (or within
   ``LATE`` ticks of its end) whose candidates include its root entity.
 - *localized top-1 / top-3*: that incident's first / first three candidates
-  include the root. *fault type correct*: the incident's fault type is the fault's.
+  include the root. *fault type correct*: the fault type the loop decided on (the
+  incident's last open version before any action: an untouched incident is typed
+  again as its evidence grows) is the fault's.
 - *auto-remediated*: the fault ended because of an action, and its incident
   was not escalated.
 - A *false incident* matches no fault; a *false action* targets an entity that
@@ -238,13 +240,14 @@ def _rank_ok(f: FaultRecord, incidents, ticks: int, k: int) -> bool:
 def _outcome(f: FaultRecord, m: _Match | None, recorder: Recorder) -> FaultOutcome:
     inc = m.incident if m else None
     last = recorder.latest(inc.incident_id) if inc else None
+    typed = recorder.typed(inc.incident_id) if inc else None
     escalated = last is not None and last.status is IncidentStatus.ESCALATED
     return FaultOutcome(
         escalated_tick=last.tick if escalated and last else None, fixable=f.fixable, onset=f.onset,
         fault_id=f.fault_id, type=f.type, root=f.root, start=f.start, end=f.end, ended_by=f.ended_by,
         incident_id=inc.incident_id if inc else None, detected_tick=inc.opened_tick if inc else None,
         top1=bool(m) and m.rank == 0,
-        fault_type_correct=bool(m) and m.rank == 0 and inc.fault_type == f.type,
+        fault_type_correct=bool(m) and m.rank == 0 and typed == f.type,
         escalated=escalated)
 
 

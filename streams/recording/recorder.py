@@ -56,6 +56,13 @@ class Recorder:
     def latest(self, incident_id: str) -> Incident:
         return self.incidents[incident_id][-1]
 
+    def typed(self, incident_id: str) -> str:
+        """The fault type the loop decided on: the incident's last version while it was open, before
+        any action (the localizer types an untouched incident again as its evidence grows)."""
+        history = self.incidents[incident_id]
+        return next((v.fault_type for v in reversed(history)
+                     if v.status is IncidentStatus.OPEN and v.attempt == 0), history[0].fault_type)
+
     def open_count(self) -> int:
         live = (IncidentStatus.OPEN, IncidentStatus.MITIGATING)
         return sum(h[-1].status in live for h in self.incidents.values())
