@@ -124,6 +124,33 @@ def _in_play(other: Incident, tick: int) -> bool:
     return tick - other.tick <= RECENT_TICKS
 
 
+def shared_upstream(incident: Incident, live: Mapping[str, Incident], inventory: Inventory,
+                    kpis_of: KpisOf) -> str:
+    """Why a lone cell's incident looks like one of several cells behind a fault further up that
+    nothing has localized yet, or ``""``: ``BURST_PEERS`` or more other lone cells opened within
+    ``CONCURRENT_TICKS`` show one of its anomalous KPIs, and everything they all depend on includes
+    something this cell depends on (a UPF behind four cells on four sites, say)."""
+    root = incident.candidates[incident.attempt].entity_id
+    if len(incident.symptoms) > 2 or inventory.kind(root) is not EntityKind.CELL:
+        return ""
+    mine = kpis_of(root, incident.tick, BURST_TICKS)
+    common = inventory.suspects_above(root)
+    peers = []
+    for other in live.values():
+        theirs = other.candidates[other.attempt].entity_id
+        if (theirs == root or len(other.symptoms) > 2 or inventory.kind(theirs) is not EntityKind.CELL
+                or abs(other.opened_tick - incident.opened_tick) > CONCURRENT_TICKS
+                or not mine & kpis_of(theirs, incident.tick, CONCURRENT_TICKS)):
+            continue
+        peers.append(theirs)
+        common = common & inventory.suspects_above(theirs)
+    if len(peers) < BURST_PEERS or not common:
+        return ""
+    up = sorted(common, key=lambda e: (inventory.kind(e) is EntityKind.CELL, e))
+    return (f"{len(peers)} other lone cells ({', '.join(sorted(peers)[:3])}) show {', '.join(sorted(mine))} "
+            f"too, and all of them depend on {', '.join(up[:2])}: likely a fault there not localized yet")
+
+
 def burst(incident: Incident, live: Mapping[str, Incident], kpis_of: KpisOf) -> int:
     """How many other live incidents opened within ``BURST_TICKS`` share an anomalous KPI of this
     one's root (0 when fewer than ``BURST_PEERS``, or when this one already spans several

@@ -14,7 +14,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from actuators.approvals import ApprovalBook
-from actuators.awareness import BURST_TICKS, ESCALATED_TICKS, Reaches, burst, explained, part_of_another
+from actuators.awareness import (
+    BURST_TICKS,
+    CONCURRENT_TICKS,
+    ESCALATED_TICKS,
+    Reaches,
+    burst,
+    explained,
+    part_of_another,
+    shared_upstream,
+)
 from actuators.explain import Evidence, evidence_text, plan_text, twin_text
 from actuators.guards import Guards
 from actuators.inventory import Inventory
@@ -135,6 +144,7 @@ class Decider:
     _live: dict[str, Incident] = field(default_factory=dict)  # open or mitigating incidents, latest version
     _recent: dict[str, Incident] = field(default_factory=dict)  # closed lately (see awareness._in_play)
     _seen: dict[tuple[str, str], int] = field(default_factory=dict)  # (entity, KPI) -> last tick anomalous
+    _typed: dict[str, str] = field(default_factory=dict)  # open, not yet acted on: id -> the type judged
 
     def observe(self, event: AnomalyEvent) -> None:
         """Remember when each KPI was last anomalous: look-alike checks between incidents use it.
@@ -150,19 +160,37 @@ class Decider:
 
     def decide(self, incident: Incident) -> list[Record]:
         """Records for an incident update: decisions, and the action if one goes ahead."""
+        iid = incident.incident_id
         if incident.status in (IncidentStatus.RESOLVED, IncidentStatus.ESCALATED):
-            self.approvals.cancel(incident.incident_id)
-            self._held.pop(incident.incident_id, None)
-            if self._live.pop(incident.incident_id, None) is not None:
-                self._recent[incident.incident_id] = incident
+            self.approvals.cancel(iid)
+            self._held.pop(iid, None)
+            self._typed.pop(iid, None)
+            if self._live.pop(iid, None) is not None:
+                self._recent[iid] = incident
             return []
-        self._live[incident.incident_id] = incident
-        key = (incident.incident_id, incident.attempt)
+        self._live[iid] = incident
+        key = (iid, incident.attempt)
+        if incident.status is IncidentStatus.OPEN and key in self._decided and self._typed.get(iid) not in (
+                None, incident.fault_type):
+            return self._again(incident)
         if incident.status is not IncidentStatus.OPEN or key in self._decided:
             return []
         self._decided.add(key)
-        self._held.pop(incident.incident_id, None)
+        self._typed[iid] = incident.fault_type
+        self._held.pop(iid, None)
         return self._judge(incident)
+
+    def _again(self, incident: Incident) -> list[Record]:
+        """An open incident typed again before anything was done about it: what was held or asked
+        for the old type is dropped, and the incident is judged again as what it now looks like."""
+        iid = incident.incident_id
+        self._typed[iid] = incident.fault_type
+        self.approvals.cancel(iid)
+        self._held.pop(iid, None)
+        out = self._judge(incident)
+        if out and isinstance(out[0], DecisionRecord):
+            out[0] = out[0].model_copy(update={"explanation": f"{incident.reason}. {out[0].explanation}"})
+        return out
 
     def restore(self, incidents: Iterable[Incident]) -> None:
         """After a restart: every attempt the log has moved past was decided. An open attempt may
@@ -223,6 +251,15 @@ class Decider:
             why = (f"{burst} other incidents with the same symptoms opened within {BURST_TICKS} ticks: "
                    f"likely one fault further up; waiting {BURST_TICKS} ticks for it to be localized")
             return self._hold(incident, p.decision, why, incident.tick + BURST_TICKS, "burst", quiet_hold)
+        why = shared_upstream(incident, self._live, self.inventory, self._kpis_of)
+        if why and incident.tick - incident.opened_tick <= CONCURRENT_TICKS:
+            return self._hold(incident, p.decision, f"{why}; looking again in {BURST_TICKS} ticks",
+                              incident.tick + BURST_TICKS, "shared upstream", quiet_hold)
+        if why:  # it never showed itself: not a cell's fault to fix cell by cell
+            return [p.decision.model_copy(update={
+                "decision": DecisionKind.ESCALATE, "outcome": "escalated: likely further up",
+                "explanation": f"{why}, and nothing there was localized in {CONCURRENT_TICKS} ticks: not "
+                               f"acting cell by cell; a person should look. {p.decision.explanation}"})]
         why = self._part_of_another(incident)
         if why:
             return self._hold(incident, p.decision, f"{why}; fixing that first, looking again in "
@@ -303,6 +340,7 @@ class Decider:
 
     def _go(self, d: DecisionRecord, action: ActionRequest, tick: int) -> list[Record]:
         self.guards.commit(action, tick)
+        self._typed.pop(d.incident_id, None)  # acted on: a later type is the next attempt's business
         acted = getattr(self.twin, "acted", None)
         if acted is not None and d.twin is not None:
             call = ToolCall(tool=action.tool, target=action.target, arguments=action.arguments)

@@ -201,3 +201,61 @@ def test_an_incident_held_briefly_with_nothing_to_fix_is_acted_on_once_the_twin_
     d.decide(incident("cell-0001-1", "cell_congestion"))
     later = [r for t in range(51, 90) for r in d.on_tick(t)]
     assert later[0].decision is DecisionKind.ACT and later[0].tick == 70
+
+
+class UnsureOf:
+    """A twin unsure (0.4) that ``tool`` helps, and sure (0.9) of any other."""
+
+    def __init__(self, tool: str) -> None:
+        self.tool = tool
+
+    def predict(self, call, *, incident, horizon):
+        p = 0.4 if call.tool == self.tool else 0.9
+        return TwinPrediction(horizon_ticks=horizon, watched=1, badness_without=10.0, badness_with=1.0,
+                              improvement=9.0, improves=p >= 0.5, p_improves=p)
+
+
+def test_an_incident_typed_again_before_anything_was_done_is_judged_again_as_its_new_type():
+    d = Decider(PolicyTable.default(), inventory=inventory(), twin=UnsureOf("set_antenna_tilt"))
+    first = incident("cell-0001-1", "antenna_misconfig")
+    [asked] = d.decide(first)
+    assert asked.decision is DecisionKind.APPROVAL
+    again = first.model_copy(update={"tick": 53, "fault_type": "handover_failure", "reason": "typed again",
+                                     "candidates": [first.candidates[0].model_copy(
+                                         update={"fault_type": "handover_failure"})]})
+    decision, action = d.decide(again)
+    assert decision.decision is DecisionKind.ACT and action.tool == "reset_neighbour_relations"
+    assert decision.explanation.startswith("typed again")
+    assert d.on_tick(100) == []  # the approval asked for the old type is gone, not answered later
+    assert d.decide(again) == []  # the same version twice is decided once
+
+
+def three_sites_behind_one_upf() -> Inventory:
+    inv = Inventory()
+    inv.add(TopologyEntity(entity_id="upf-1", kind=EntityKind.UPF))
+    for s in (1, 2, 3):
+        inv.add(TopologyEntity(entity_id=f"link-000{s}", kind=EntityKind.LINK, site=f"site-000{s}",
+                               depends_on=["upf-1"]))
+        inv.add(TopologyEntity(entity_id=f"gnb-000{s}", kind=EntityKind.GNB, site=f"site-000{s}",
+                               depends_on=[f"link-000{s}"]))
+        inv.add(TopologyEntity(entity_id=f"cell-000{s}-1", kind=EntityKind.CELL, site=f"site-000{s}",
+                               depends_on=[f"gnb-000{s}"]))
+    return inv
+
+
+def test_lone_cells_on_several_sites_with_one_symptom_wait_for_what_they_share_then_go_to_a_person():
+    d = Decider(PolicyTable.default(), inventory=three_sites_behind_one_upf())
+    incidents = [incident(f"cell-000{s}-1", "cell_congestion") for s in (1, 2, 3)]
+    for inc in incidents:
+        d.observe(anomaly(inc.candidates[0].entity_id, "latency_ms", 50))
+        d.note(inc)
+    first = [r for inc in incidents for r in d.decide(inc)]
+    assert [r.decision for r in first] == [DecisionKind.HOLD] * 3  # a burst first, then what they share
+    later = []
+    for t in range(51, 80):  # the cells stay as they are
+        for inc in incidents:
+            d.observe(anomaly(inc.candidates[0].entity_id, "latency_ms", t))
+        later += d.on_tick(t)
+    assert "upf-1" in later[0].explanation and later[0].outcome == "held: shared upstream"
+    assert DecisionKind.ACT not in [r.decision for r in later]
+    assert [r.decision for r in later if r.decision is not DecisionKind.HOLD] == [DecisionKind.ESCALATE] * 3
