@@ -8,6 +8,8 @@ tool server's audit shows who called what.
 import asyncio
 import os
 
+import pytest
+
 from netmcp import ACTUATOR, AuditLog
 from netmcp.management_client import ManagementClient
 from schemas import topics
@@ -20,6 +22,7 @@ from tests.test_kafka_restart import ROOTS, _Loop, _resolved_roots
 from tests.test_netmcp_processes import SECRET, TOOL_SECRET, free_port, management_config, wait_for_port
 
 
+@pytest.mark.timeout(300)
 def test_the_worker_acts_on_the_tool_server_the_management_server_names_with_a_token(kafka, tmp_path):
     config = management_config(tmp_path / "management.yml", "emulator")
     mport = free_port()
@@ -50,7 +53,7 @@ def test_the_worker_acts_on_the_tool_server_the_management_server_names_with_a_t
             emulator.publish(progress=lambda: incidents.detected(settings.partitions)))
         try:
             await publishing
-            await incidents.until(_resolved_roots, 60)
+            await incidents.until(_resolved_roots, 150)  # generous: a loaded machine, three processes
         finally:
             errors = _stop(worker)
             emulator.stop_tools()

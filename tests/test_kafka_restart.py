@@ -15,6 +15,7 @@ import asyncio
 import os
 import signal
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 
 from actuators import Executor
@@ -92,6 +93,7 @@ def _resolved_roots(seen: list[Incident]) -> set[str] | None:
     return roots if roots >= ROOTS else None
 
 
+@pytest.mark.timeout(300)  # a worker process, a kill, a session timeout, a replay: slow when loaded
 def test_a_killed_worker_is_replaced_without_losing_an_incident_or_acting_twice(kafka, monkeypatch):
     settings = Settings(broker=kafka.url, partitions=2, fetch_max_wait_ms=20,
                         mcp_url=f"http://127.0.0.1:{_free_port()}/mcp")

@@ -58,7 +58,12 @@ def test_a_dry_run_replay_opens_the_incidents_the_live_run_opened_and_acts_on_no
     seen_live = [(h[0].opened_tick, h[0].candidates[0].entity_id, h[0].fault_type)
                  for h in live.recorder.incidents.values()]
     seen_replay = [(i.opened_tick, i.candidates[0], i.fault_type) for i in report.incidents]
-    assert seen_replay == seen_live
+    # the same telemetry gives the same incidents until the live run's first fix: from then on an
+    # incident resolved there (and retired from the localizer) may merge into an open one here
+    first_fix = min(a.tick for a in live.recorder.actions)
+    assert [i for i in seen_replay if i[0] <= first_fix] == [i for i in seen_live if i[0] <= first_fix]
+    fixed = {a.target for a in live.recorder.actions}
+    assert fixed <= {i[1] for i in seen_replay}  # every root the live run fixed is found
     assert report.ticks == 420 and report.dead_letters == live.recorder.dead_letter_count
     planned = {(p.tool, p.target) for p in report.planned if p.decision == "hold" and p.outcome is None}
     assert planned == {(a.tool, a.target) for a in live.recorder.actions}
