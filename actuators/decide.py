@@ -251,6 +251,11 @@ class Decider:
             why = (f"{burst} other incidents with the same symptoms opened within {BURST_TICKS} ticks: "
                    f"likely one fault further up; waiting {BURST_TICKS} ticks for it to be localized")
             return self._hold(incident, p.decision, why, incident.tick + BURST_TICKS, "burst", quiet_hold)
+        why = self._part_of_another(incident)
+        if why:
+            return self._hold(incident, p.decision, f"{why}; fixing that first, looking again in "
+                              f"{self.recheck_ticks} ticks", incident.tick + self.recheck_ticks,
+                              "another incident", quiet_hold)
         why = shared_upstream(incident, self._live, self.inventory, self._kpis_of)
         if why and incident.tick - incident.opened_tick <= CONCURRENT_TICKS:
             return self._hold(incident, p.decision, f"{why}; looking again in {BURST_TICKS} ticks",
@@ -260,11 +265,6 @@ class Decider:
                 "decision": DecisionKind.ESCALATE, "outcome": "escalated: likely further up",
                 "explanation": f"{why}, and nothing there was localized in {CONCURRENT_TICKS} ticks: not "
                                f"acting cell by cell; a person should look. {p.decision.explanation}"})]
-        why = self._part_of_another(incident)
-        if why:
-            return self._hold(incident, p.decision, f"{why}; fixing that first, looking again in "
-                              f"{self.recheck_ticks} ticks", incident.tick + self.recheck_ticks,
-                              "another incident", quiet_hold)
         if p.action is None or p.rule is None:
             return [p.decision]
         return self._safeguard(incident, p, quiet_hold)
