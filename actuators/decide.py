@@ -143,14 +143,14 @@ class Decider:
     _held: dict[str, tuple[Incident, int, str]] = field(default_factory=dict)  # id -> (incident, until, why)
     _live: dict[str, Incident] = field(default_factory=dict)  # open or mitigating incidents, latest version
     _recent: dict[str, Incident] = field(default_factory=dict)  # closed lately (see awareness._in_play)
-    _seen: dict[tuple[str, str], int] = field(default_factory=dict)  # (entity, KPI) -> last tick anomalous
+    _seen: dict[str, dict[str, int]] = field(default_factory=dict)  # entity -> KPI -> last tick anomalous
     _typed: dict[str, str] = field(default_factory=dict)  # open, not yet acted on: id -> the type judged
 
     def observe(self, event: AnomalyEvent) -> None:
         """Remember when each KPI was last anomalous: look-alike checks between incidents use it.
         (The evidence a decision cites is its candidate's own, from the localizer.)"""
-        key = (event.entity_id, event.kpi)
-        self._seen[key] = max(event.tick, self._seen.get(key, -1))
+        kpis = self._seen.setdefault(event.entity_id, {})
+        kpis[event.kpi] = max(event.tick, kpis.get(event.kpi, -1))
 
     def note(self, incident: Incident) -> None:
         """Know of an incident before deciding it (a stage that decides a tick's incidents together
@@ -204,7 +204,8 @@ class Decider:
     def on_tick(self, tick: int) -> list[Record]:
         """Approvals answered by a human or by the unattended default; held incidents looked at
         again; old sightings forgotten."""
-        self._seen = {k: t for k, t in self._seen.items() if tick - t <= 120}
+        self._seen = {e: fresh for e, kpis in self._seen.items()
+                      if (fresh := {k: t for k, t in kpis.items() if tick - t <= 120})}
         self._recent = {k: i for k, i in self._recent.items() if tick - i.tick <= ESCALATED_TICKS}
         out: list[Record] = []
         for a in self.approvals.due(tick):
@@ -277,7 +278,7 @@ class Decider:
         return burst(incident, self._live, self._kpis_of)
 
     def _kpis_of(self, entity: str, tick: int, within: int) -> set[str]:
-        return {k for (e, k), t in self._seen.items() if e == entity and tick - t <= within}
+        return {k for k, t in self._seen.get(entity, {}).items() if tick - t <= within}
 
     def _hold(self, incident: Incident, d: DecisionRecord, why: str, until: int, reason: str,
               quiet_hold: str) -> list[Record]:
