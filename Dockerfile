@@ -17,6 +17,9 @@ COPY actuators/ actuators/
 COPY streams/ streams/
 # the runtime dependencies only: no [dev] extra
 RUN pip install .
+# compile the detectors' numba step once, into the image (a non-root user could not cache it there)
+RUN python -c "import numpy as np; from detectors import default_filter; f = default_filter(np.zeros(2)); \
+    [f.step(np.ones((1, 2))) for _ in range(2)]"
 
 RUN useradd --create-home --uid 10001 netloop
 USER netloop

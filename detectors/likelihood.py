@@ -5,6 +5,7 @@ Per series (vectorized over N×K):
 1. **Baseline.** A robust level and trend that learn from every point: each
    step moves them by the residual clipped at ``clip`` scales, so a spike
    barely moves them and a lasting change is followed at a bounded pace. The
+   forecast uses the trend only as far as it stands out of its own noise. The
    scale is an EWMA of absolute residuals (clipped too, so an anomaly does
    not inflate the yardstick it is measured with), never below a **noise floor** made
    of the series' quantum (half the smallest non-zero change it has shown: a
@@ -14,19 +15,21 @@ Per series (vectorized over N×K):
 2. **Surprise.** ``u`` = residual / scale in the KPI's bad direction.
 3. **Tail probabilities**, each from the series' own past:
 
-   - the point surprise and its recent density (an EWMA of ``log(1 + u)``:
-     a burst of moderate surprises), each through an online GPD tail
-     (:class:`~detectors.tail.TailModel`), combined as the smaller times two
-     (Bonferroni);
+   - the point surprise through an online GPD tail with a recency bound
+     (:class:`~detectors.tail.TailModel`);
    - graded records (:class:`~detectors.records.RecordChannels`): the value,
      its medium-term average and its short-term deviation leaving their
      all-time ranges, graded by how long that took and how far they overshoot.
 
-   ``p`` is the smallest; the score is ``1 − p`` in [0, 1].
+   ``p`` is the smaller (the point channel counted twice: Bonferroni over
+   the two); the score is ``1 − p`` in [0, 1].
 
 A series scores once its point tail has a quantile to stand on (the data's
-warm-up, :meth:`TailModel.fitted`). Scores are computed before the point is
-learned, and series never mix: no look-ahead.
+warm-up). Scores are computed before the point is learned, and series never
+mix: no look-ahead.
+
+The state is stored by field (``F×N×K``); a step is one compiled pass over
+the frame (:mod:`detectors.sweep`).
 """
 
 from __future__ import annotations
@@ -35,32 +38,39 @@ import numpy as np
 
 from detectors.baseline import orientation
 from detectors.records import RecordChannels
-from detectors.tail import TailModel
-
-_TAIL_CHANNELS = 2.0
-
-
-def _huber_step(level, trend, scale_sum, weight, r, inv_scale, scale, alpha, beta, clip, gamma,
-                abs_clip=None) -> None:
-    """One robust Holt step in place from the residual ``r`` against the forecast ``level + trend``.
-
-    With ``c = clip(r, ±clip·scale)``: level ← level + trend + α·c, trend ← trend + α·β·c;
-    then the EWMA of |r| (at most ``abs_clip``) and of the weight (its bias correction, as Adam
-    corrects its moments). ``scale`` is ``1 / inv_scale``.
-    ``gamma`` may be an array (0 where a series learns nothing this step).
-    """
-    z = r * inv_scale
-    np.clip(z, -clip, clip, out=z)
-    z *= scale
-    level += trend
-    level += alpha * z
-    trend += (alpha * beta) * z
-    a = np.abs(r)
-    if abs_clip is not None:
-        np.minimum(a, abs_clip, out=a)
-    a -= scale_sum
-    scale_sum += gamma * a
-    weight += gamma * (1.0 - weight)
+from detectors.sweep import (
+    ABS_FLOOR,
+    ALPHA,
+    BASELINE_FIELDS,
+    BETA,
+    CLIP,
+    DIR_A,
+    DIR_B,
+    GAMMA,
+    INV,
+    LEVEL,
+    MARGIN,
+    MEDIUM,
+    MIN_SEEN,
+    N_PARAMS,
+    ONSET_FIELDS,
+    PREV,
+    QUANTUM,
+    RATE,
+    REL_FLOOR,
+    SCALE,
+    SCALE_CLIP,
+    SETTLE,
+    SHORT,
+    TAU,
+    TREND,
+    TREND_K,
+    XI_MAX,
+    XI_MIN,
+    earned_many,
+    sweep,
+)
+from detectors.tail import TailModel, planes
 
 
 class AnomalyLikelihood:
@@ -76,14 +86,16 @@ class AnomalyLikelihood:
     gamma, scale_clip
         Step of the EWMA scale of absolute residuals, and where each residual is clipped (in
         scales) before the scale learns it: an anomaly does not inflate the yardstick it is
-        measured with faster than ``gamma·scale_clip`` per step (None: no clip).
+        measured with faster than ``gamma·scale_clip`` per step.
     rel_floor, abs_floor
         Scale floors relative to the level and absolute (besides the quantum).
-    density
-        Step of the density channel's EWMA of ``log(1 + u)``.
     tail, records
-        Keyword arguments of the channels' :class:`TailModel` and of the
-        :class:`RecordChannels`.
+        Keyword arguments of the point channel's :class:`~detectors.tail.TailModel` and of the
+        :class:`~detectors.records.RecordChannels`.
+    trend_sigmas
+        How many standard deviations of its own noise the trend must reach to be half used in
+        the forecast (the **earned trend**, :func:`~detectors.sweep.earned`): a steady ramp is
+        followed, and a trend picked up from noise does not make the forecast overshoot.
     dtype
         Float type of the state (float32 halves the memory traffic).
 
@@ -102,135 +114,126 @@ class AnomalyLikelihood:
 
     def __init__(self, *, directions: np.ndarray, alpha: float = 0.05, beta: float = 0.05, clip: float = 3.0,
                  gamma: float = 0.02, rel_floor: float = 1e-3, abs_floor: float = 1e-9,
-                 density: float = 0.03, tail: dict | None = None, records: dict | None = None,
-                 scale_clip: float | None = 6.0, dtype: type = np.float32) -> None:
-        self.scale_clip = scale_clip
+                 tail: dict | None = None, records: dict | None = None, scale_clip: float = 6.0,
+                 trend_sigmas: float = 2.0, dtype: type = np.float32) -> None:
         self.directions = np.asarray(directions, dtype=float)
         self.alpha, self.beta, self.clip, self.gamma = alpha, beta, clip, gamma
-        self.rel_floor, self.abs_floor = rel_floor, abs_floor
-        self.density = density
+        self.scale_clip, self.rel_floor, self.abs_floor = scale_clip, rel_floor, abs_floor
+        self.trend_sigmas = trend_sigmas
         self.tail = dict(tail or {})
         self.records = dict(records or {})
         self.dtype = dtype
 
     def tail_probability(self, X: np.ndarray) -> np.ndarray:
         """``P(a healthy point is at least this unusual)`` per value (N×K); 1 while warming up."""
-        X = np.asarray(X, dtype=self.dtype)
-        if not hasattr(self, "_level"):
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not hasattr(self, "_s"):
             return np.ones(X.shape, dtype=self.dtype)
-        r = self._residual(X)
-        u = self._surprise(r)
-        p = self._point.probability(u)
-        dens = self._dens + self.density * (np.log1p(u) - self._dens)
-        np.minimum(p, self._burst.probability(dens), out=p)
-        p *= _TAIL_CHANNELS
-        np.minimum(p, self._records.probability(X, r), out=p)
-        p *= self._warm
-        p += 1.0 - self._warm
-        return p
+        return self._alone(X, np.ones(X.shape, bool), learn=False).astype(self.dtype)
 
     def score_many(self, X: np.ndarray) -> np.ndarray:
         """``1 − tail probability`` in [0, 1] (float64, so scores near 1 stay apart)."""
         return 1.0 - self.tail_probability(X).astype(np.float64)
 
     def learn_many(self, X: np.ndarray, mask: np.ndarray | None = None) -> None:
-        X = np.asarray(X, dtype=self.dtype)
-        if not hasattr(self, "_level"):
-            self._init_state(X)
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not hasattr(self, "_s"):
+            self.start(X)
             return
-        m = None if mask is None or np.all(mask) else np.broadcast_to(np.asarray(mask, dtype=bool), X.shape)
-        r = self._residual(X)
-        u = self._surprise(r)
-        step = self.density if m is None else self.density * m
-        self._dens += step * (np.log1p(u) - self._dens)
-        # surprises count once the scale measuring them averages enough residuals (half its weight)
-        ready = self._weight >= 0.5
-        if m is not None:
-            ready &= m
-        self._point.learn(u, ready)
-        self._burst.learn(self._dens, ready)
-        self._records.learn(X, r, m)
-        gamma = self.gamma
-        if m is not None:
-            r *= m
-            gamma = self.gamma * m.astype(self.dtype)
-            held = ~m, self._level[~m], self._trend[~m]  # an absent series' forecast stands still
-        _huber_step(self._level, self._trend, self._abs_sum, self._weight, r, self._inv_scale, self._scale,
-                    self.alpha, self.beta, self.clip, gamma, self._abs_clip)
-        if m is not None:
-            self._level[held[0]], self._trend[held[0]] = held[1], held[2]
-        self._track_quantum(X, m)
-        self._refresh()
+        m = np.ones(X.shape, bool) if mask is None else np.broadcast_to(np.asarray(mask, bool), X.shape)
+        self._alone(X, np.ascontiguousarray(m), learn=True)
+
+    def step(self, onset_state: np.ndarray, X: np.ndarray, present: np.ndarray, P: np.ndarray,
+             learn: bool = True) -> tuple[np.ndarray, ...]:
+        """One compiled pass (:func:`~detectors.sweep.sweep`) with an onset filter's state (its planes).
+
+        Returns ``(probability, scores, flags, onsets, alarm_scores)``, each N×K.
+        """
+        shape = X.shape
+        probability, scores, alarm_scores = np.empty(shape), np.empty(shape), np.empty(shape)
+        flags, onsets = np.empty(shape, bool), np.empty(shape, bool)
+        outputs = (probability, scores, flags, onsets, alarm_scores)
+        sweep(*self.planes(), onset_state, X.ravel(), present.ravel(), P, learn,
+              *(o.reshape(-1) for o in outputs), np.empty(X.size, dtype=bool))
+        return probability, scores, flags, onsets, alarm_scores
+
+    def _alone(self, X: np.ndarray, present: np.ndarray, learn: bool) -> np.ndarray:
+        """The detector's probabilities without an onset filter (a scratch onset state)."""
+        scratch = np.zeros((ONSET_FIELDS, *X.shape), dtype=self.dtype)
+        return self.step(planes(scratch), X, present, self.params(), learn)[0]
 
     def fresh(self) -> AnomalyLikelihood:
         """A new detector with the same parameters and nothing learned."""
         return AnomalyLikelihood(directions=self.directions, alpha=self.alpha, beta=self.beta, clip=self.clip,
                                  gamma=self.gamma, rel_floor=self.rel_floor, abs_floor=self.abs_floor,
-                                 density=self.density, tail=self.tail, records=self.records,
-                                 scale_clip=self.scale_clip, dtype=self.dtype)
+                                 tail=self.tail, records=self.records, scale_clip=self.scale_clip,
+                                 trend_sigmas=self.trend_sigmas, dtype=self.dtype)
 
     def expected(self) -> np.ndarray:
         """The value each series' baseline expects next (N×K)."""
-        return self._level + self._trend
+        return self._s[LEVEL] + self.trend()
 
     def trend(self) -> np.ndarray:
-        """The baseline's change per step (N×K)."""
-        return self._trend.copy()
+        """The baseline's change per step as the forecast uses it (the earned trend; N×K)."""
+        out = np.empty(self._s[TREND].shape, dtype=self.dtype)
+        earned_many(self._s[TREND].ravel(), self._s[INV].ravel(), self.params()[TREND_K], out.reshape(-1))
+        return out
 
     def scale(self) -> np.ndarray:
         """The current residual scale of each series, floors included (N×K)."""
-        return 1.0 / self._inv_scale
+        return self._s[SCALE].copy()
 
     def warm(self) -> np.ndarray:
         """Which series score already."""
-        return self._warm.astype(bool)
+        return self._point.fitted()
 
-    def _residual(self, X: np.ndarray) -> np.ndarray:
-        r = X - self._level
-        r -= self._trend
-        return r
+    def planes(self) -> tuple:
+        """What the compiled pass takes: the fields of the baseline, the tail and the records.
 
-    def _surprise(self, r: np.ndarray) -> np.ndarray:
-        z = r * self._inv_scale
-        u = np.maximum(z * self._a, z * self._b)
-        np.clip(u, 0.0, 1e4, out=u)
-        return u
+        Kept until the arrays behind them are replaced (entities joining or leaving).
+        """
+        arrays = (self._s, self._point._s, self._point._recent, self._records._s)
+        cached = getattr(self, "_cached_planes", None)
+        if cached is None or any(a is not b for a, b in zip(cached[0], arrays, strict=True)):
+            views = planes(self._s), planes(self._point._s), self._point.frontier(), planes(self._records._s)
+            self._cached_planes = cached = arrays, views
+        return cached[1]
 
-    def _track_quantum(self, X: np.ndarray, mask: np.ndarray | None) -> None:
-        """The quantum: the smallest non-zero change seen so far (where a series learns)."""
-        d = np.abs(X - self._prev)
-        d[d == 0] = np.inf
-        if mask is not None:
-            d[~mask] = np.inf
-            X = np.where(mask, X, self._prev)
-        np.minimum(self._quantum, d, out=self._quantum)
-        self._prev = X
+    def params(self) -> np.ndarray:
+        """The float64 parameter vector of the compiled pass (indices: :mod:`detectors.sweep`)."""
+        if not hasattr(self, "_params"):
+            t, rc = self._point_model(), self._record_channels()
+            P = np.zeros(N_PARAMS)
+            # a trend estimated from noise alone has a variance of about αβ/2 squared scales
+            trend_k = self.trend_sigmas ** 2 * self.alpha * self.beta / 2.0
+            for i, v in ((ALPHA, self.alpha), (BETA, self.beta), (CLIP, self.clip), (GAMMA, self.gamma),
+                         (SCALE_CLIP, self.scale_clip), (REL_FLOOR, self.rel_floor),
+                         (ABS_FLOOR, self.abs_floor),
+                         (TAU, t.tau), (RATE, t.rate), (XI_MIN, t.xi_min), (XI_MAX, t.xi_max),
+                         (MIN_SEEN, t.min_seen), (MEDIUM, rc.medium), (SHORT, rc.short), (MARGIN, rc.margin),
+                         (SETTLE, rc.settle), (TREND_K, trend_k)):
+                P[i] = v
+            self._params = P
+        return self._params
 
-    def _refresh(self) -> None:
-        scale = self._abs_sum / np.maximum(self._weight, 1e-12)
-        floor = np.maximum(self.rel_floor * np.abs(self._level), self.abs_floor)
-        finite = np.isfinite(self._quantum)
-        floor = np.maximum(floor, 0.5 * np.where(finite, self._quantum, 0.0))
-        self._scale = np.maximum(scale, floor).astype(self.dtype)
-        self._inv_scale = (1.0 / self._scale).astype(self.dtype)
-        self._abs_clip = None if self.scale_clip is None else self.scale_clip * self._scale
-        self._warm = self._point.fitted().astype(self.dtype)
+    def start(self, X: np.ndarray) -> None:
+        """Fresh series that have learned their first value ``X``."""
+        S = np.zeros((BASELINE_FIELDS, *X.shape), dtype=self.dtype)
+        S[LEVEL] = X
+        S[PREV] = X
+        S[QUANTUM] = np.inf
+        S[SCALE] = np.maximum(self.rel_floor * np.abs(X), self.abs_floor)
+        S[INV] = 1.0 / S[SCALE]
+        a, b = orientation(np.broadcast_to(self.directions, X.shape[1:]))
+        S[DIR_A], S[DIR_B] = a, b
+        self._s = S
+        self._point = self._point_model()
+        self._point.start(X.shape)
+        self._records = self._record_channels()
+        self._records.start(X)
 
-    def _init_state(self, X: np.ndarray) -> None:
-        self._level = X.copy()
-        self._trend = np.zeros_like(X)
-        self._abs_sum = np.zeros_like(X)
-        self._weight = np.zeros_like(X)
-        self._dens = np.zeros_like(X)
-        self._prev = X.copy()
-        self._quantum = np.full_like(X, np.inf)
-        a, b = orientation(self.directions)
-        self._a = np.broadcast_to(a.astype(self.dtype), X.shape).copy()
-        self._b = np.broadcast_to(b.astype(self.dtype), X.shape).copy()
-        self._point, self._burst = TailModel(**self.tail), TailModel(**self.tail)
-        for t in (self._point, self._burst):
-            t.learn(np.zeros_like(X), np.zeros(X.shape, dtype=bool))
-        self._records = RecordChannels(directions=self.directions, **self.records)
-        self._records.learn(X, np.zeros_like(X))
-        self._inv_scale = np.zeros_like(X)
-        self._refresh()
+    def _point_model(self) -> TailModel:
+        return TailModel(**self.tail)
+
+    def _record_channels(self) -> RecordChannels:
+        return RecordChannels(directions=self.directions, **self.records)

@@ -18,15 +18,75 @@ of two or three is). A feature that leaves its all-time range sets a
 
 The probability of a record is ``1 / (τ · (1 + overshoot / (margin · span)))``;
 a channel without a record says 1. Only the sides a KPI's bad direction
-allows are watched. Records are rare, so they are graded only where there
-are any.
+allows are watched. The first ``settle`` points only set the ranges.
+
+The state is stored by field (``F×N×K``). The arithmetic is in pure,
+branch-free scalar functions (numba) that the default set's one-pass step
+(:mod:`detectors.sweep`) and this class's own loop share.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from detectors.rows import select_rows
+from detectors.tail import JIT, planes
+
+HI0, HI1, HI2, LO0, LO1, LO2, UP0, UP1, UP2, DN0, DN1, DN2, MEDIUM, SHORT, AGE, LIVE = range(16)
+FIELDS = 16
+"""Fields: each feature's high and low, the age at its last upper and lower record, the two averages,
+the series' age, whether it has settled."""
+
+
+@njit(inline="always", **JIT)
+def features(medium_avg, short_avg, x, r, medium, short):
+    """The medium average of the value and the short average of the residual, with this step in."""
+    return medium_avg + medium * (x - medium_avg), short_avg + short * (r - short_avg)
+
+
+@njit(inline="always", **JIT)
+def channel(hi, lo, last_up, last_down, f, age, up, down, margin, live):
+    """One feature's record probability and its range after ``f``: ``(p, hi, lo, last_up, last_down)``.
+
+    Branch-free (both sides computed, one selected), so a sweep over many series vectorizes.
+    """
+    above, below = f > hi, f < lo
+    span = abs(hi - lo)
+    # span 0: a feature that never moved and leaves its only value is as rare as it gets (1/inf = 0)
+    p_up = 1.0 / ((age - last_up) * (1.0 + (f - hi) / (margin * span)))
+    p_down = 1.0 / ((age - last_down) * (1.0 + (lo - f) / (margin * span)))
+    p = p_up if up & above else (p_down if down & below else 1.0)
+    if not live:  # the range counts from the last settling point on
+        return 1.0, f, f, age - 1.0, age - 1.0
+    return (p, max(hi, f), min(lo, f), age - 1.0 if above else last_up,
+            age - 1.0 if below else last_down)
+
+
+@njit(**JIT)
+def _step(T, X, R, up, down, out, medium, short, margin, settle, mask, learn):
+    hi0, hi1, hi2, lo0, lo1, lo2, up0, up1, up2, dn0, dn1, dn2, med, sho, age, live = T
+    k = up.shape[0]
+    for n in range(X.shape[0]):
+        x, r, u, d = X[n], R[n], up[n % k], down[n % k]
+        f1, f2 = features(med[n], sho[n], x, r, medium, short)
+        a, settled = age[n], live[n] != 0.0
+        p0, h0, l0, u0, d0 = channel(hi0[n], lo0[n], up0[n], dn0[n], x, a, u, d, margin, settled)
+        p1, h1, l1, u1, d1 = channel(hi1[n], lo1[n], up1[n], dn1[n], f1, a, u, d, margin, settled)
+        p2, h2, l2, u2, d2 = channel(hi2[n], lo2[n], up2[n], dn2[n], f2, a, u, d, margin, settled)
+        out[n] = min(p0, p1, p2)
+        if learn and mask[n]:
+            hi0[n], lo0[n], up0[n], dn0[n] = h0, l0, u0, d0
+            hi1[n], lo1[n], up1[n], dn1[n] = h1, l1, u1, d1
+            hi2[n], lo2[n], up2[n], dn2[n] = h2, l2, u2, d2
+            med[n], sho[n], age[n] = f1, f2, a + 1.0
+            live[n] = 1.0 if settled or a + 1.0 > settle else 0.0
+
+
+def sides(directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per KPI: whether its upper side is watched (bad direction up or both), and its lower."""
+    d = np.asarray(directions, dtype=float)
+    return d >= 0, d <= 0
 
 
 class RecordChannels:
@@ -62,90 +122,39 @@ class RecordChannels:
 
     def probability(self, X: np.ndarray, residual: np.ndarray) -> np.ndarray:
         """The smallest record probability over the channels of each value (N×K); 1 without a record."""
-        X = np.asarray(X)
-        if not hasattr(self, "_hi"):
-            return np.ones(X.shape, dtype=X.dtype)
-        F = self._features(X, residual)
-        p = np.ones(X.shape, dtype=X.dtype)
-        hi, lo, age = self._hi.reshape(3, -1), self._lo.reshape(3, -1), self._age.ravel()
-        last = self._last.reshape(2, 3, -1)
-        gate = (self._sides & self._live).reshape(2, 1, -1)
-        for side, extreme in ((0, hi), (1, lo)):
-            over = F - extreme if side == 0 else extreme - F
-            flat = np.flatnonzero((over > 0) & gate[side])
-            if not len(flat):
-                continue
-            c, i = np.divmod(flat, X.size)
-            span = np.abs(hi[c, i] - lo[c, i])
-            tau = age[i] - last[side, c, i]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                q = 1.0 / (tau * (1.0 + over[c, i] / (self.margin * span)))
-            np.minimum.at(p.ravel(), i, np.nan_to_num(q, nan=0.0))
-        return p
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        out = np.ones(X.shape, dtype=np.float32)
+        if hasattr(self, "_s"):
+            self._run(X, residual, out, None)
+        return out
 
     def learn(self, X: np.ndarray, residual: np.ndarray, mask: np.ndarray | None = None) -> None:
         """Take one step: features, ranges and the time of each channel's last record (where ``mask``)."""
-        X = np.asarray(X)
-        if not hasattr(self, "_hi"):
-            self._init(X)
-        F = self._features(X, residual)
-        hi, lo = self._hi.reshape(3, -1), self._lo.reshape(3, -1)
-        live, age, last = self._live.ravel(), self._age.ravel(), self._last.reshape(2, 3, -1)
-        if mask is not None:  # a series that learns nothing keeps its features and its ranges
-            absent = ~np.broadcast_to(np.asarray(mask, dtype=bool), X.shape).ravel()
-            F = F.copy()
-            F[0, absent] = hi[0, absent]
-            F[1, absent], F[2, absent] = self._medium.ravel()[absent], self._short.ravel()[absent]
-        for side, extreme in ((0, hi), (1, lo)):
-            record = np.greater(F, extreme) if side == 0 else np.less(F, extreme)
-            if self._settling:
-                record |= ~live
-            c, i = np.divmod(np.flatnonzero(record), X.size)
-            last[side, c, i] = age[i] - 1.0
-        np.maximum(hi, F, out=hi)
-        np.minimum(lo, F, out=lo)
-        if self._settling:  # the range counts from the last settling point on
-            hi[:, ~live] = F[:, ~live]
-            lo[:, ~live] = F[:, ~live]
-        self._medium, self._short = F[1].reshape(X.shape).copy(), F[2].reshape(X.shape).copy()
-        self._age += 1.0 if mask is None else np.broadcast_to(np.asarray(mask, dtype=bool), X.shape)
-        self._cached_x = None  # the next step's features are the next step's
-        if self._settling:
-            self._live = self._age > self.settle
-            self._settling = not self._live.all()
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if not hasattr(self, "_s"):
+            self.start(X)
+            return
+        m = np.ones(X.shape, bool) if mask is None else np.broadcast_to(np.asarray(mask, bool), X.shape)
+        self._run(X, residual, np.empty(X.shape, dtype=np.float32), np.ascontiguousarray(m))
 
-    def _features(self, X: np.ndarray, residual: np.ndarray) -> np.ndarray:
-        """3×(N·K): the value, its medium average and the short average of the deviation, this step in.
+    def _run(self, X: np.ndarray, residual: np.ndarray, out: np.ndarray, mask: np.ndarray | None) -> None:
+        up, down = sides(np.broadcast_to(self.directions, X.shape[1:]))
+        learn = mask is not None
+        _step(planes(self._s), X.ravel(), np.ascontiguousarray(residual, dtype=np.float32).ravel(), up, down,
+              out.reshape(-1), self.medium, self.short, self.margin, float(self.settle),
+              mask.ravel() if learn else np.zeros(0, bool), learn)
 
-        The features of the values just scored are kept for the step that learns them.
-        """
-        if X is getattr(self, "_cached_x", None):
-            return self._cached_f
-        F = np.empty((3, X.size), dtype=X.dtype)
-        F[0] = X.ravel()
-        np.subtract(X.ravel(), self._medium.ravel(), out=F[1])
-        F[1] *= self.medium
-        F[1] += self._medium.ravel()
-        np.subtract(np.asarray(residual, dtype=X.dtype).ravel(), self._short.ravel(), out=F[2])
-        F[2] *= self.short
-        F[2] += self._short.ravel()
-        self._cached_x, self._cached_f = X, F
-        return F
-
-    def _init(self, X: np.ndarray) -> None:
-        self._medium = X.copy()
-        self._short = np.zeros_like(X)
-        self._hi = np.full((3, *X.shape), -np.inf, dtype=X.dtype)
-        self._lo = np.full((3, *X.shape), np.inf, dtype=X.dtype)
-        self._last = np.zeros((2, 3, *X.shape), dtype=X.dtype)
-        self._age = np.zeros(X.shape, dtype=X.dtype)
-        self._live = np.zeros(X.shape, dtype=bool)
-        self._settling = True
-        d = np.broadcast_to(self.directions, X.shape)
-        self._sides = np.stack([d >= 0, d <= 0])[:, None]  # side × (broadcast over features) × N × K
+    def start(self, X: np.ndarray) -> None:
+        """Fresh records for N×K series that have learned their first value ``X`` (residual 0)."""
+        self._s = np.zeros((FIELDS, *X.shape), dtype=np.float32)
+        for c, v in ((0, X), (1, X), (2, 0.0)):
+            self._s[HI0 + c] = v
+            self._s[LO0 + c] = v
+        self._s[UP0:DN2 + 1] = -1.0
+        self._s[MEDIUM] = X
+        self._s[AGE] = 1.0
 
     def select_rows(self, index: np.ndarray) -> None:
         """Keep rows ``index`` in that order; new rows (``-1``) settle again (see :mod:`detectors.rows`)."""
-        if hasattr(self, "_hi"):
-            select_rows(self, index, self._age.shape[0])
-            self._settling = True
+        if hasattr(self, "_s"):
+            select_rows(self, index, self._s.shape[-2])

@@ -21,15 +21,137 @@ heavy tail (shape ``prior_shape``, mean excess 1): a young series, whose tail
 is still unknown, is judged cautiously and the data take over as
 exceedances come.
 
-Exceedances are a few percent of the points, so the moments, and the tail
-probabilities above the quantile, are computed only where there are any;
-the GPD's parameters are re-derived from the moments every
-``refresh_every`` steps (the moments move by ``rate`` per exceedance).
+**Recency.** A fitted tail extrapolates, and a series that repeats the same
+large surprise (a batch job's spike every few hours) is not as rare as the
+fit says. Each series therefore remembers its recent exceedances as a
+frontier of ``recent`` entries (each newer one smaller than every older one
+kept), and a surprise at least as large as one seen ``τ`` learned steps ago
+gets a probability of at least ``1/τ``: it happened once in the last ``τ``
+steps.
+
+The state is stored by field (``F×N×K``: entity rows on the second-to-last
+axis, :mod:`detectors.rows`). The arithmetic is in pure scalar functions
+(numba) that the default set's one-pass step (:mod:`detectors.sweep`) and
+this class's own loops share.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+Q, W, M1, M2, SEEN, XOS, NIX, SLOPE = range(8)
+FIELDS = 8
+JIT = {"cache": True, "error_model": "numpy"}
+"""How every compiled function of the detectors is compiled: cached on disk, numpy's float errors."""
+
+
+@njit(inline="always", **JIT)
+def gpd(w, m1, m2, xi_min, xi_max):
+    """``(ξ/σ, −1/ξ)`` of the GPD whose weighted moments are ``m1/w``, ``m2/w`` (method of moments)."""
+    w = max(w, 1e-12)
+    mean = max(m1 / w, 1e-6)
+    var = max(m2 / w - mean * mean, 1e-12)
+    ratio = mean * mean / var
+    xi = min(max(0.5 * (1.0 - ratio), xi_min), xi_max)
+    sigma = 0.5 * mean * (1.0 + ratio)
+    if abs(xi) < 1e-3:  # ξ → 0 is the exponential tail: the same formula with ξ small but not zero
+        xi = 1e-3
+    return xi / sigma, -1.0 / xi
+
+
+@njit(inline="always", **JIT)
+def gpd_p(u, q, xos, nix, tau):
+    """``P(U ≥ u)`` of an exceedance ``u > q`` under the GPD ``(ξ/σ, −1/ξ)``."""
+    x = max((u - q) * xos, -1.0 + 1e-7)  # past a bounded tail's end
+    return (1.0 - tau) * np.exp(np.log1p(x) * nix)
+
+
+@njit(inline="always", **JIT)
+def moments(u, q, w, m1, m2, rate, xi_min, xi_max):
+    """The excess moments and GPD after an exceedance ``u > q``: ``(w, m1, m2, ξ/σ, −1/ξ)``."""
+    e = u - q
+    m1 += rate * (e - m1)
+    m2 += rate * (e * e - m2)
+    w += rate * (1.0 - w)
+    xos, nix = gpd(w, m1, m2, xi_min, xi_max)
+    return w, m1, m2, xos, nix
+
+
+@njit(inline="always", **JIT)
+def quantile(u, q, tau, rate):
+    """The quantile after surprise ``u``, and the slope of the probability below it: ``(q, slope)``."""
+    # stochastic-approximation quantile; the step scales with the quantile so it moves
+    # as fast on a series whose surprises are around 20 as on one around 1
+    q = q + (tau - (1.0 if u <= q else 0.0)) * max(q, 0.1) * rate
+    return q, tau / max(q, 1e-6)
+
+
+@njit(inline="always", **JIT)
+def recency_p(R, n, u, clock):
+    """The recency bound of series ``n`` for surprise ``u``: ``1/τ`` since one as large, or 0."""
+    recent = R.shape[0] // 2
+    for k in range(recent):
+        seen_u = R[k, n]
+        if not seen_u <= np.inf:  # an empty slot: the older ones are empty too
+            return 0.0
+        if seen_u >= u:
+            return 1.0 / max(clock - R[recent + k, n], 1.0)
+    return 0.0
+
+
+@njit(inline="always", **JIT)
+def remember(R, n, u, clock):
+    """Put ``(u, clock)`` first in series ``n``'s frontier; drop the entries it dominates (not larger)."""
+    recent = R.shape[0] // 2
+    if recent == 0:
+        return
+    drop = 0
+    while drop < recent and R[drop, n] <= u:
+        drop += 1
+    if drop == 0:  # nothing dominated: everything one older, the oldest falls off
+        for k in range(recent - 1, 0, -1):
+            R[k, n] = R[k - 1, n]
+            R[recent + k, n] = R[recent + k - 1, n]
+    elif drop > 1:  # close the gap the dominated entries leave
+        for k in range(1, recent):
+            src = k + drop - 1
+            R[k, n] = R[src, n] if src < recent else np.nan
+            R[recent + k, n] = R[recent + src, n] if src < recent else 0.0
+    R[0, n] = u
+    R[recent, n] = clock
+
+
+@njit(**JIT)
+def _probability(T, R, U, out, tau, min_seen):
+    q, seen, xos, nix, slope = T[Q], T[SEEN], T[XOS], T[NIX], T[SLOPE]
+    for n in range(U.shape[0]):
+        u = U[n]
+        if seen[n] < min_seen:
+            out[n] = 1.0
+        elif u <= q[n]:
+            out[n] = 1.0 - slope[n] * u
+        else:
+            out[n] = max(gpd_p(u, q[n], xos[n], nix[n], tau), recency_p(R, n, u, seen[n]))
+
+
+@njit(**JIT)
+def _learn(T, R, U, mask, tau, rate, xi_min, xi_max):
+    q, w, m1, m2, seen, xos, nix, slope = T
+    for n in range(U.shape[0]):
+        if not mask[n]:
+            continue
+        u = U[n]
+        if u > q[n]:
+            w[n], m1[n], m2[n], xos[n], nix[n] = moments(u, q[n], w[n], m1[n], m2[n], rate, xi_min, xi_max)
+            remember(R, n, u, seen[n])
+        q[n], slope[n] = quantile(u, q[n], tau, rate)
+        seen[n] += 1.0
+
+
+def planes(S: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The fields of an ``F×N×K`` state as F flat arrays (views): what the compiled loops take."""
+    return tuple(S.reshape(S.shape[0], -1))
 
 
 class TailModel:
@@ -52,8 +174,8 @@ class TailModel:
         (``min_exceedances / (1 − tau)``); until its own exceedances come, the
         prior speaks for the tail. A series that never varies is fitted too:
         any surprise on it is judged by the prior.
-    refresh_every
-        Steps between re-derivations of the GPD parameters from the moments.
+    recent
+        Exceedances each series remembers for the recency bound (0: no bound).
 
     Examples
     --------
@@ -69,90 +191,52 @@ class TailModel:
 
     def __init__(self, *, tau: float = 0.95, rate: float = 0.01, xi_min: float = 0.0, xi_max: float = 0.5,
                  prior_exceedances: float = 3.0, prior_shape: float = 0.25, min_exceedances: float = 2.0,
-                 refresh_every: int = 1) -> None:
+                 recent: int = 8) -> None:
         self.tau, self.rate, self.xi_min, self.xi_max = tau, rate, xi_min, xi_max
         self.prior_exceedances, self.prior_shape = prior_exceedances, prior_shape
-        self.min_exceedances, self.refresh_every = min_exceedances, refresh_every
+        self.min_exceedances, self.recent = min_exceedances, recent
+
+    @property
+    def min_seen(self) -> float:
+        """Points a series learns before its tail counts as fitted."""
+        return self.min_exceedances / (1.0 - self.tau)
 
     def probability(self, u: np.ndarray) -> np.ndarray:
         """``P(U ≥ u)`` under each series' fitted tail (1 for a series not fitted yet)."""
-        u = np.asarray(u)
-        if not hasattr(self, "_q"):
-            return np.ones(u.shape, dtype=np.float32)
-        p = 1.0 - self._slope * np.minimum(u, self._q)
-        idx = np.flatnonzero(u > self._q)
-        if len(idx):
-            e = u.ravel()[idx] - self._q.ravel()[idx]
-            x = np.maximum(e * self._xi_over_sigma.ravel()[idx], -1.0 + 1e-7)  # past a bounded tail's end
-            p.ravel()[idx] = (1.0 - self.tau) * np.exp(np.log1p(x) * self._neg_inv_xi.ravel()[idx])
-        np.maximum(p, self._unfitted, out=p)
-        return p
+        u = np.ascontiguousarray(u, dtype=np.float32)
+        out = np.ones(u.shape, dtype=np.float32)
+        if hasattr(self, "_s"):
+            _probability(planes(self._s), self.frontier(), u.ravel(), out.reshape(-1), self.tau,
+                         self.min_seen)
+        return out
 
     def learn(self, u: np.ndarray, mask: np.ndarray | None = None) -> None:
         """One step of every series' quantile and excess moments (only where ``mask``, if given)."""
-        u = np.asarray(u)
-        if not hasattr(self, "_q"):
-            self._init(u)
-        above = u > self._q
-        if mask is None:
-            learn = 1.0
-        else:
-            learn = np.asarray(mask, dtype=u.dtype)
-            above &= np.asarray(mask, dtype=bool)
-        self._moments(u, np.flatnonzero(above))
-        self._seen += learn
-        # stochastic-approximation quantile; the step scales with the quantile so it moves
-        # as fast on a series whose surprises are around 20 as on one around 1
-        step = self.tau - (u <= self._q)
-        step *= np.maximum(self._q, 0.1)
-        step *= self.rate * learn
-        self._q += step
-        self._steps += 1
-        if self._steps % self.refresh_every == 0:
-            self._refresh()
-        self._slope = self.tau / np.maximum(self._q, 1e-6)
+        u = np.ascontiguousarray(u, dtype=np.float32)
+        if not hasattr(self, "_s"):
+            self.start(u.shape)
+        m = np.ones(u.shape, bool) if mask is None else np.broadcast_to(np.asarray(mask, bool), u.shape)
+        _learn(planes(self._s), self.frontier(), u.ravel(), np.ascontiguousarray(m).ravel(), self.tau,
+               self.rate, self.xi_min, self.xi_max)
 
     def fitted(self) -> np.ndarray:
         """Which series have seen ``min_exceedances`` exceedances (N×K booleans)."""
-        if not hasattr(self, "_q"):
+        if not hasattr(self, "_s"):
             return np.zeros((0, 0), dtype=bool)
-        return self._seen * (1.0 - self.tau) >= self.min_exceedances
+        return self._s[SEEN] >= self.min_seen
 
-    def _moments(self, u: np.ndarray, idx: np.ndarray) -> None:
-        """EWMA of the excess, its square and the exceedances' weight, where the series exceeded."""
-        if not len(idx):
-            return
-        e = u.ravel()[idx] - self._q.ravel()[idx]
-        r = self.rate
-        for state, value in ((self._m1, e), (self._m2, e * e), (self._w, 1.0)):
-            flat = state.ravel()
-            flat[idx] += r * (value - flat[idx])
-        self._count.ravel()[idx] += 1.0
+    def frontier(self) -> np.ndarray:
+        """The recency frontier as ``2·recent × N·K``: surprises, then the clock when each was seen."""
+        return self._recent.reshape(self._recent.shape[0], self._s[0].size)
 
-    def _init(self, u: np.ndarray) -> None:
-        dt = u.dtype if u.dtype.kind == "f" else np.float32
-        self._q = np.ones(u.shape, dtype=dt)
-        # the prior: mean excess 1 and the variance for which the method of moments gives prior_shape
+    def start(self, shape: tuple[int, ...]) -> None:
+        """Fresh tails for N×K series: the prior, nothing learned."""
         w0 = 1.0 - (1.0 - self.rate) ** self.prior_exceedances
-        var = 1.0 / (1.0 - 2.0 * self.prior_shape)
-        self._w = np.full(u.shape, w0, dtype=dt)
-        self._m1 = np.full(u.shape, w0, dtype=dt)
-        self._m2 = np.full(u.shape, w0 * (var + 1.0), dtype=dt)
-        self._count = np.zeros(u.shape, dtype=dt)
-        self._seen = np.zeros(u.shape, dtype=dt)
-        self._steps = 0
-        self._refresh()
-
-    def _refresh(self) -> None:
-        """Re-derive the GPD's ξ/σ and −1/ξ from the moments (method of moments), and who is fitted."""
-        w = np.maximum(self._w, 1e-12)
-        mean = np.maximum(self._m1 / w, 1e-6)
-        var = np.maximum(self._m2 / w - mean * mean, 1e-12)
-        ratio = mean * mean / var
-        xi = np.clip(0.5 * (1.0 - ratio), self.xi_min, self.xi_max)
-        sigma = 0.5 * mean * (1.0 + ratio)
-        # ξ → 0 is the exponential tail exp(−e/σ): the same formula with ξ small but not zero
-        xi = np.where(np.abs(xi) < 1e-3, 1e-3, xi)
-        self._xi_over_sigma = (xi / sigma).astype(self._q.dtype)
-        self._neg_inv_xi = (-1.0 / xi).astype(self._q.dtype)
-        self._unfitted = (~self.fitted()).astype(self._q.dtype)
+        m2 = w0 * (1.0 / (1.0 - 2.0 * self.prior_shape) + 1.0)
+        xos, nix = gpd(w0, w0, m2, self.xi_min, self.xi_max)
+        self._s = np.empty((FIELDS, *shape), dtype=np.float32)
+        for field, value in ((Q, 1.0), (W, w0), (M1, w0), (M2, m2), (SEEN, 0.0), (XOS, xos), (NIX, nix),
+                             (SLOPE, self.tau)):
+            self._s[field] = value
+        self._recent = np.zeros((2 * self.recent, *shape), dtype=np.float32)
+        self._recent[: self.recent] = np.nan

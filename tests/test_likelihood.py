@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from detectors import DEFAULT_LEVEL, AnomalyLikelihood, OnsetFilter, RecordChannels, TailModel, default_filter
+from detectors.sweep import TREND
 
 ALARM = 1.0 - DEFAULT_LEVEL
 
@@ -152,3 +153,39 @@ def test_an_absent_entity_learns_nothing_and_raises_nothing():
     f.step(np.full((1, 1), 1e6, dtype=np.float32), np.zeros((1, 1), dtype=bool))  # absent: a filler value
     for x in X[400:]:
         np.testing.assert_array_equal(f.step(x)[0], g.step(x)[0])
+
+
+def test_a_surprise_as_large_as_one_seen_lately_is_at_most_as_rare_as_that_once_in_so_long():
+    rng = np.random.default_rng(11)
+    with_recency, without = TailModel(), TailModel(recent=0)
+    for t in (with_recency, without):
+        for u in np.abs(rng.normal(size=(2000, 1, 1))).astype(np.float32):
+            t.learn(u)
+        t.learn(np.full((1, 1), 30.0, dtype=np.float32))  # a thirty-sigma surprise
+        for u in np.abs(rng.normal(size=(99, 1, 1))).astype(np.float32):
+            t.learn(u)
+    again = np.full((1, 1), 29.0, dtype=np.float32)  # a hundred learned steps later, one as large
+    assert without.probability(again)[0, 0] < 1e-4  # the fitted tail alone: next to impossible
+    assert with_recency.probability(again)[0, 0] >= 1 / 100  # it happened once in the last 100 steps
+    assert with_recency.probability(np.full((1, 1), 31.0, dtype=np.float32))[0, 0] < 1e-4  # a larger one
+
+
+def test_a_trend_that_does_not_stand_out_of_its_noise_is_not_extrapolated():
+    d = AnomalyLikelihood(directions=np.array([0.0]))
+    rng = np.random.default_rng(12)
+    for x in (50 + rng.normal(size=(2000, 1, 1))).astype(np.float32):
+        d.learn_many(x)
+    raw = float(d._s[TREND][0, 0])
+    # the forecast moves by the earned trend only: a noise trend of a few hundredths of a scale earns
+    # a small part of itself
+    assert abs(float(d.trend()[0, 0])) < 0.5 * abs(raw)
+
+
+def test_a_steady_ramp_is_followed_and_raises_no_alarm():
+    rng = np.random.default_rng(13)
+    T = 3000
+    X = (np.linspace(0, 300, T) + rng.normal(size=T)).astype(np.float32).reshape(T, 1, 1)
+    f = default_filter(np.array([0.0]))
+    drive(f, X)
+    assert int(f.onset_count.sum()) <= 1  # 3000 points at the alarm level allow 0.3 onsets
+    assert abs(float(f.detector.trend()[0, 0]) - 0.1) < 0.04  # 300 over 3000 points, earned
