@@ -35,7 +35,13 @@ from detectors.baseline import HoltBaseline
 from detectors.calibration import ConfidenceCalibration, shipped_calibration
 from detectors.changepoint import change_point
 from detectors.classifier import FaultTypeClassifier, shipped_classifier, signature_features
-from detectors.default import DEFAULT_DETECTOR, DEFAULT_LEVEL, default_filter, directions_of
+from detectors.default import (
+    DEFAULT_DETECTOR,
+    DEFAULT_LEVEL,
+    DEFAULT_MAX_STATE,
+    default_filter,
+    directions_of,
+)
 from detectors.evidence import ColumnEvidence, metric_evidence
 from detectors.fitting import Case, fit_model
 from detectors.graph import TopologyGraph
@@ -60,6 +66,7 @@ from detectors.windows import WindowCounts, window_counts, window_ids
 __all__ = [
     "DEFAULT_DETECTOR",
     "DEFAULT_LEVEL",
+    "DEFAULT_MAX_STATE",
     "FEATURES",
     "SERIES_DETECTORS",
     "AnomalyFilter",

@@ -19,6 +19,10 @@ from schemas import KPIS_BY_KIND, Direction, EntityKind
 DEFAULT_DETECTOR = "netloop"
 DEFAULT_LEVEL = 1e-4
 """Tail probability below which a value raises an alarm."""
+DEFAULT_MAX_STATE = 480
+"""Steps an anomaly state lasts at most: a fault nobody repairs stays visible for 8 hours of one-minute
+ticks (240 until 2026-12-07: SKAB's anomalies last about 400 steps, and unrepaired faults in the
+simulated network longer)."""
 _SIGN = {Direction.UP: 1.0, Direction.DOWN: -1.0, Direction.BOTH: 0.0}
 
 
@@ -31,8 +35,8 @@ def directions_of(kind: EntityKind) -> np.ndarray:
     return np.array([_SIGN[k.bad] for k in KPIS_BY_KIND[kind]])
 
 
-def default_filter(directions: np.ndarray, *, level: float = DEFAULT_LEVEL, max_state: int = 240,
-                   dtype: type = np.float32) -> OnsetFilter:
+def default_filter(directions: np.ndarray, *, level: float = DEFAULT_LEVEL,
+                   max_state: int = DEFAULT_MAX_STATE, dtype: type = np.float32) -> OnsetFilter:
     """A fresh default detector set for one shard's N×K frames (K = ``len(directions)``)."""
     return OnsetFilter(detector=AnomalyLikelihood(directions=directions, dtype=dtype), level=level,
                        max_state=max_state)

@@ -69,7 +69,7 @@ class OnsetFilter:
     """
 
     def __init__(self, *, detector: AnomalyLikelihood, level: float = 1e-4, calm: float = 1e-2,
-                 quiet: int = 20, exit_sigmas: float = 3.0, max_state: int = 240) -> None:
+                 quiet: int = 20, exit_sigmas: float = 3.0, max_state: int = 480) -> None:
         self.detector = detector
         self.level, self.calm, self.quiet = level, calm, quiet
         self.exit_sigmas, self.max_state = exit_sigmas, max_state

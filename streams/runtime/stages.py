@@ -23,6 +23,7 @@ from actuators import Decider, TelemetryTwin, Verifier, WorkflowEngine
 from detectors import (
     DEFAULT_DETECTOR,
     DEFAULT_LEVEL,
+    DEFAULT_MAX_STATE,
     IncidentTracker,
     OnsetFilter,
     TopologyGraph,
@@ -58,7 +59,7 @@ class DetectorConfig:
     """How detectors are built for a new shard, and how much state the stage keeps."""
 
     level: float = DEFAULT_LEVEL
-    max_state: int = 240
+    max_state: int = DEFAULT_MAX_STATE
     bounds: StateBounds = field(default_factory=StateBounds)
 
 
