@@ -68,9 +68,10 @@ from detectors.sweep import (
     XI_MAX,
     XI_MIN,
     earned_many,
+    planes,
     sweep,
 )
-from detectors.tail import TailModel, planes
+from detectors.tail import TailModel
 
 
 class AnomalyLikelihood:

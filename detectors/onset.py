@@ -43,8 +43,8 @@ from detectors.sweep import (
     REF_TREND,
     STATE,
     STATE_AGE,
+    planes,
 )
-from detectors.tail import planes
 
 
 class OnsetFilter:

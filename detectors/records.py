@@ -20,67 +20,16 @@ The probability of a record is ``1 / (τ · (1 + overshoot / (margin · span)))`
 a channel without a record says 1. Only the sides a KPI's bad direction
 allows are watched. The first ``settle`` points only set the ranges.
 
-The state is stored by field (``F×N×K``). The arithmetic is in pure,
-branch-free scalar functions (numba) that the default set's one-pass step
-(:mod:`detectors.sweep`) and this class's own loop share.
+The state is stored by field (``F×N×K``). The arithmetic is compiled, branch-free,
+in :mod:`detectors.sweep`, shared with the default set's one-pass step.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from detectors.rows import select_rows
-from detectors.tail import JIT, planes
-
-HI0, HI1, HI2, LO0, LO1, LO2, UP0, UP1, UP2, DN0, DN1, DN2, MEDIUM, SHORT, AGE, LIVE = range(16)
-FIELDS = 16
-"""Fields: each feature's high and low, the age at its last upper and lower record, the two averages,
-the series' age, whether it has settled."""
-
-
-@njit(inline="always", **JIT)
-def features(medium_avg, short_avg, x, r, medium, short):
-    """The medium average of the value and the short average of the residual, with this step in."""
-    return medium_avg + medium * (x - medium_avg), short_avg + short * (r - short_avg)
-
-
-@njit(inline="always", **JIT)
-def channel(hi, lo, last_up, last_down, f, age, up, down, margin, live):
-    """One feature's record probability and its range after ``f``: ``(p, hi, lo, last_up, last_down)``.
-
-    Branch-free (both sides computed, one selected), so a sweep over many series vectorizes.
-    """
-    above, below = f > hi, f < lo
-    span = abs(hi - lo)
-    # span 0: a feature that never moved and leaves its only value is as rare as it gets (1/inf = 0)
-    p_up = 1.0 / ((age - last_up) * (1.0 + (f - hi) / (margin * span)))
-    p_down = 1.0 / ((age - last_down) * (1.0 + (lo - f) / (margin * span)))
-    p = p_up if up & above else (p_down if down & below else 1.0)
-    if not live:  # the range counts from the last settling point on
-        return 1.0, f, f, age - 1.0, age - 1.0
-    return (p, max(hi, f), min(lo, f), age - 1.0 if above else last_up,
-            age - 1.0 if below else last_down)
-
-
-@njit(**JIT)
-def _step(T, X, R, up, down, out, medium, short, margin, settle, mask, learn):
-    hi0, hi1, hi2, lo0, lo1, lo2, up0, up1, up2, dn0, dn1, dn2, med, sho, age, live = T
-    k = up.shape[0]
-    for n in range(X.shape[0]):
-        x, r, u, d = X[n], R[n], up[n % k], down[n % k]
-        f1, f2 = features(med[n], sho[n], x, r, medium, short)
-        a, settled = age[n], live[n] != 0.0
-        p0, h0, l0, u0, d0 = channel(hi0[n], lo0[n], up0[n], dn0[n], x, a, u, d, margin, settled)
-        p1, h1, l1, u1, d1 = channel(hi1[n], lo1[n], up1[n], dn1[n], f1, a, u, d, margin, settled)
-        p2, h2, l2, u2, d2 = channel(hi2[n], lo2[n], up2[n], dn2[n], f2, a, u, d, margin, settled)
-        out[n] = min(p0, p1, p2)
-        if learn and mask[n]:
-            hi0[n], lo0[n], up0[n], dn0[n] = h0, l0, u0, d0
-            hi1[n], lo1[n], up1[n], dn1[n] = h1, l1, u1, d1
-            hi2[n], lo2[n], up2[n], dn2[n] = h2, l2, u2, d2
-            med[n], sho[n], age[n] = f1, f2, a + 1.0
-            live[n] = 1.0 if settled or a + 1.0 > settle else 0.0
+from detectors.sweep import AGE, AVG_VALUE, DN2, HI0, LO0, RECORD_FIELDS, UP0, planes, records_step
 
 
 def sides(directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,18 +89,19 @@ class RecordChannels:
     def _run(self, X: np.ndarray, residual: np.ndarray, out: np.ndarray, mask: np.ndarray | None) -> None:
         up, down = sides(np.broadcast_to(self.directions, X.shape[1:]))
         learn = mask is not None
-        _step(planes(self._s), X.ravel(), np.ascontiguousarray(residual, dtype=np.float32).ravel(), up, down,
-              out.reshape(-1), self.medium, self.short, self.margin, float(self.settle),
-              mask.ravel() if learn else np.zeros(0, bool), learn)
+        residual = np.ascontiguousarray(residual, dtype=np.float32)
+        records_step(planes(self._s), X.ravel(), residual.ravel(), up, down,
+                     out.reshape(-1), self.medium, self.short, self.margin, float(self.settle),
+                     mask.ravel() if learn else np.zeros(0, bool), learn)
 
     def start(self, X: np.ndarray) -> None:
         """Fresh records for N×K series that have learned their first value ``X`` (residual 0)."""
-        self._s = np.zeros((FIELDS, *X.shape), dtype=np.float32)
+        self._s = np.zeros((RECORD_FIELDS, *X.shape), dtype=np.float32)
         for c, v in ((0, X), (1, X), (2, 0.0)):
             self._s[HI0 + c] = v
             self._s[LO0 + c] = v
         self._s[UP0:DN2 + 1] = -1.0
-        self._s[MEDIUM] = X
+        self._s[AVG_VALUE] = X
         self._s[AGE] = 1.0
 
     def select_rows(self, index: np.ndarray) -> None:

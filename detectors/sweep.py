@@ -1,25 +1,27 @@
-"""The default set's step as one compiled pass over a frame: score, alarm, state and learn.
+"""The default set's arithmetic, compiled: its fields, pure scalar functions, and one pass over a frame.
 
 The default set (:class:`~detectors.likelihood.AnomalyLikelihood` behind an
 :class:`~detectors.onset.OnsetFilter`) does a few dozen operations per value.
 As numpy operations over the frame each one is a pass over memory, and the
-set ran at about 5 M values/s; here every value reads and writes its own
-series' fields once (numba), in two loops:
+set ran at about 5 M values/s; :func:`sweep` has every value read and write
+its own series' fields once (numba), in two loops:
 
 1. the **exceedances** — present values whose surprise is above their tail's
    quantile, about one in twenty — are scored by their GPD tail and
    recency bound, and the tail learns their excess, one by one;
 2. a **sweep** over every value does the rest without a branch (each value's
-   new fields are computed, and stored only where it is present), which the
-   compiler turns into SIMD code: the quantile, the records, the robust
-   baseline, the alarm and the state.
+   new fields are computed, and stored only where it is present): the
+   quantile, the records, the robust baseline, the alarm and the state.
 
-The arithmetic is in pure scalar functions (here and in
-:mod:`detectors.tail`, :mod:`detectors.records`), so every loop that uses
-them computes the same numbers. State is passed as tuples of flat arrays, one
-per field (``planes``), each unpacked once before its loop: arrays taken out
+The arithmetic is in pure scalar functions (the point tail's, the records',
+the baseline's, the alarm's), so :class:`~detectors.tail.TailModel` and
+:class:`~detectors.records.RecordChannels` on their own compute the same
+numbers as the fused pass. State is passed as tuples of flat arrays, one per
+field (:func:`planes`), each unpacked once before its loop: arrays taken out
 of a tuple inside a loop cost a reference count each time and stop the
-vectorizer.
+compiler. Every compiled function lives in this one file on purpose: numba's
+disk cache checks only the file of the function it caches, so a helper
+inlined from another file could change and leave a stale kernel behind.
 """
 
 from __future__ import annotations
@@ -27,12 +29,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from detectors.records import channel, features
-from detectors.tail import JIT, gpd_p, moments, quantile, recency_p, remember
+JIT = {"cache": True, "error_model": "numpy"}
+"""How every compiled function of the detectors is compiled: cached on disk, numpy's float errors."""
 
-# the robust baseline's fields
+# the robust baseline's fields (with the KPI's orientation: a, b with max(z·a, z·b) the bad-way z)
 LEVEL, TREND, ABS, WEIGHT, PREV, QUANTUM, SCALE, INV, DIR_A, DIR_B = range(10)
 BASELINE_FIELDS = 10
+# the point tail's fields
+Q, W, M1, M2, SEEN, XOS, NIX, SLOPE = range(8)
+TAIL_FIELDS = 8
+# the records' fields: each feature's high and low, the age at its last upper and lower record, the
+# medium average of the value and the short one of the residual, the series' age, whether it settled
+HI0, HI1, HI2, LO0, LO1, LO2, UP0, UP1, UP2, DN0, DN1, DN2, AVG_VALUE, AVG_RESIDUAL, AGE, LIVE = range(16)
+RECORD_FIELDS = 16
 # the onset filter's fields
 CALM_RUN, ONSETS, STATE, STATE_AGE, REF, REF_TREND, REF_INV = range(7)
 ONSET_FIELDS = 7
@@ -44,6 +53,166 @@ LEVEL_P, CALM, QUIET, EXIT_SIGMAS, MAX_STATE, TREND_K = range(16, 22)
 N_PARAMS = 22
 CHANNELS = 2.0
 """The point tail and the records: the smaller p of two, the point's counted twice (Bonferroni)."""
+
+
+# --- the point tail (detectors.tail)
+
+
+@njit(inline="always", **JIT)
+def gpd(w, m1, m2, xi_min, xi_max):
+    """``(ξ/σ, −1/ξ)`` of the GPD whose weighted moments are ``m1/w``, ``m2/w`` (method of moments)."""
+    w = max(w, 1e-12)
+    mean = max(m1 / w, 1e-6)
+    var = max(m2 / w - mean * mean, 1e-12)
+    ratio = mean * mean / var
+    xi = min(max(0.5 * (1.0 - ratio), xi_min), xi_max)
+    sigma = 0.5 * mean * (1.0 + ratio)
+    if abs(xi) < 1e-3:  # ξ → 0 is the exponential tail: the same formula with ξ small but not zero
+        xi = 1e-3
+    return xi / sigma, -1.0 / xi
+
+
+@njit(inline="always", **JIT)
+def gpd_p(u, q, xos, nix, tau):
+    """``P(U ≥ u)`` of an exceedance ``u > q`` under the GPD ``(ξ/σ, −1/ξ)``."""
+    x = max((u - q) * xos, -1.0 + 1e-7)  # past a bounded tail's end
+    return (1.0 - tau) * np.exp(np.log1p(x) * nix)
+
+
+@njit(inline="always", **JIT)
+def moments(u, q, w, m1, m2, rate, xi_min, xi_max):
+    """The excess moments and GPD after an exceedance ``u > q``: ``(w, m1, m2, ξ/σ, −1/ξ)``."""
+    e = u - q
+    m1 += rate * (e - m1)
+    m2 += rate * (e * e - m2)
+    w += rate * (1.0 - w)
+    xos, nix = gpd(w, m1, m2, xi_min, xi_max)
+    return w, m1, m2, xos, nix
+
+
+@njit(inline="always", **JIT)
+def quantile(u, q, tau, rate):
+    """The quantile after surprise ``u``, and the slope of the probability below it: ``(q, slope)``."""
+    # stochastic-approximation quantile; the step scales with the quantile so it moves
+    # as fast on a series whose surprises are around 20 as on one around 1
+    q = q + (tau - (1.0 if u <= q else 0.0)) * max(q, 0.1) * rate
+    return q, tau / max(q, 1e-6)
+
+
+@njit(inline="always", **JIT)
+def recency_p(R, n, u, clock):
+    """The recency bound of series ``n`` for surprise ``u``: ``1/τ`` since one as large, or 0."""
+    recent = R.shape[0] // 2
+    for k in range(recent):
+        seen_u = R[k, n]
+        if not seen_u <= np.inf:  # an empty slot: the older ones are empty too
+            return 0.0
+        if seen_u >= u:
+            return 1.0 / max(clock - R[recent + k, n], 1.0)
+    return 0.0
+
+
+@njit(inline="always", **JIT)
+def remember(R, n, u, clock):
+    """Put ``(u, clock)`` first in series ``n``'s frontier; drop the entries it dominates (not larger)."""
+    recent = R.shape[0] // 2
+    if recent == 0:
+        return
+    drop = 0
+    while drop < recent and R[drop, n] <= u:
+        drop += 1
+    if drop == 0:  # nothing dominated: everything one older, the oldest falls off
+        for k in range(recent - 1, 0, -1):
+            R[k, n] = R[k - 1, n]
+            R[recent + k, n] = R[recent + k - 1, n]
+    elif drop > 1:  # close the gap the dominated entries leave
+        for k in range(1, recent):
+            src = k + drop - 1
+            R[k, n] = R[src, n] if src < recent else np.nan
+            R[recent + k, n] = R[recent + src, n] if src < recent else 0.0
+    R[0, n] = u
+    R[recent, n] = clock
+
+
+@njit(**JIT)
+def tail_probabilities(T, R, U, out, tau, min_seen):
+    """:class:`~detectors.tail.TailModel`'s probabilities of surprises ``U`` (flat), into ``out``."""
+    q, seen, xos, nix, slope = T[Q], T[SEEN], T[XOS], T[NIX], T[SLOPE]
+    for n in range(U.shape[0]):
+        u = U[n]
+        if seen[n] < min_seen:
+            out[n] = 1.0
+        elif u <= q[n]:
+            out[n] = 1.0 - slope[n] * u
+        else:
+            out[n] = max(gpd_p(u, q[n], xos[n], nix[n], tau), recency_p(R, n, u, seen[n]))
+
+
+@njit(**JIT)
+def tail_learn(T, R, U, mask, tau, rate, xi_min, xi_max):
+    """:class:`~detectors.tail.TailModel` learns surprises ``U`` (flat) where ``mask``."""
+    q, w, m1, m2, seen, xos, nix, slope = T
+    for n in range(U.shape[0]):
+        if not mask[n]:
+            continue
+        u = U[n]
+        if u > q[n]:
+            w[n], m1[n], m2[n], xos[n], nix[n] = moments(u, q[n], w[n], m1[n], m2[n], rate, xi_min, xi_max)
+            remember(R, n, u, seen[n])
+        q[n], slope[n] = quantile(u, q[n], tau, rate)
+        seen[n] += 1.0
+
+
+# --- the records (detectors.records)
+
+
+@njit(inline="always", **JIT)
+def features(medium_avg, short_avg, x, r, medium, short):
+    """The medium average of the value and the short average of the residual, with this step in."""
+    return medium_avg + medium * (x - medium_avg), short_avg + short * (r - short_avg)
+
+
+@njit(inline="always", **JIT)
+def channel(hi, lo, last_up, last_down, f, age, up, down, margin, live):
+    """One feature's record probability and its range after ``f``: ``(p, hi, lo, last_up, last_down)``.
+
+    Branch-free (both sides computed, one selected), so a sweep over many series vectorizes.
+    """
+    above, below = f > hi, f < lo
+    span = abs(hi - lo)
+    # span 0: a feature that never moved and leaves its only value is as rare as it gets (1/inf = 0)
+    p_up = 1.0 / ((age - last_up) * (1.0 + (f - hi) / (margin * span)))
+    p_down = 1.0 / ((age - last_down) * (1.0 + (lo - f) / (margin * span)))
+    p = p_up if up & above else (p_down if down & below else 1.0)
+    if not live:  # the range counts from the last settling point on
+        return 1.0, f, f, age - 1.0, age - 1.0
+    return (p, max(hi, f), min(lo, f), age - 1.0 if above else last_up,
+            age - 1.0 if below else last_down)
+
+
+@njit(**JIT)
+def records_step(T, X, R, up, down, out, medium, short, margin, settle, mask, learn):
+    """:class:`~detectors.records.RecordChannels`' probabilities of ``X`` (flat, residuals ``R``),
+    into ``out``; with ``learn``, the records learn them where ``mask``."""
+    hi0, hi1, hi2, lo0, lo1, lo2, up0, up1, up2, dn0, dn1, dn2, med, sho, age, live = T
+    k = up.shape[0]
+    for n in range(X.shape[0]):
+        x, r, u, d = X[n], R[n], up[n % k], down[n % k]
+        f1, f2 = features(med[n], sho[n], x, r, medium, short)
+        a, settled = age[n], live[n] != 0.0
+        p0, h0, l0, u0, d0 = channel(hi0[n], lo0[n], up0[n], dn0[n], x, a, u, d, margin, settled)
+        p1, h1, l1, u1, d1 = channel(hi1[n], lo1[n], up1[n], dn1[n], f1, a, u, d, margin, settled)
+        p2, h2, l2, u2, d2 = channel(hi2[n], lo2[n], up2[n], dn2[n], f2, a, u, d, margin, settled)
+        out[n] = min(p0, p1, p2)
+        if learn and mask[n]:
+            hi0[n], lo0[n], up0[n], dn0[n] = h0, l0, u0, d0
+            hi1[n], lo1[n], up1[n], dn1[n] = h1, l1, u1, d1
+            hi2[n], lo2[n], up2[n], dn2[n] = h2, l2, u2, d2
+            med[n], sho[n], age[n] = f1, f2, a + 1.0
+            live[n] = 1.0 if settled or a + 1.0 > settle else 0.0
+
+
+# --- the baseline, the alarm and the state; one pass of the default set
 
 
 @njit(inline="always", **JIT)
@@ -196,3 +365,7 @@ def sweep(base, tail, frontier, records, onset_state, X, present, P, learn,
         level[n], trend[n], ab[n], w[n], quantum[n], scale[n], inv[n] = new if commit else old
         prev[n] = x if commit else prev[n]
 
+
+def planes(S: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The fields of an ``F×N×K`` state as F flat arrays (views): what the compiled loops take."""
+    return tuple(S.reshape(S.shape[0], -1))

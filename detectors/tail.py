@@ -30,128 +30,29 @@ gets a probability of at least ``1/τ``: it happened once in the last ``τ``
 steps.
 
 The state is stored by field (``F×N×K``: entity rows on the second-to-last
-axis, :mod:`detectors.rows`). The arithmetic is in pure scalar functions
-(numba) that the default set's one-pass step (:mod:`detectors.sweep`) and
-this class's own loops share.
+axis, :mod:`detectors.rows`). The arithmetic is compiled in
+:mod:`detectors.sweep`, shared with the default set's one-pass step.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-Q, W, M1, M2, SEEN, XOS, NIX, SLOPE = range(8)
-FIELDS = 8
-JIT = {"cache": True, "error_model": "numpy"}
-"""How every compiled function of the detectors is compiled: cached on disk, numpy's float errors."""
-
-
-@njit(inline="always", **JIT)
-def gpd(w, m1, m2, xi_min, xi_max):
-    """``(ξ/σ, −1/ξ)`` of the GPD whose weighted moments are ``m1/w``, ``m2/w`` (method of moments)."""
-    w = max(w, 1e-12)
-    mean = max(m1 / w, 1e-6)
-    var = max(m2 / w - mean * mean, 1e-12)
-    ratio = mean * mean / var
-    xi = min(max(0.5 * (1.0 - ratio), xi_min), xi_max)
-    sigma = 0.5 * mean * (1.0 + ratio)
-    if abs(xi) < 1e-3:  # ξ → 0 is the exponential tail: the same formula with ξ small but not zero
-        xi = 1e-3
-    return xi / sigma, -1.0 / xi
-
-
-@njit(inline="always", **JIT)
-def gpd_p(u, q, xos, nix, tau):
-    """``P(U ≥ u)`` of an exceedance ``u > q`` under the GPD ``(ξ/σ, −1/ξ)``."""
-    x = max((u - q) * xos, -1.0 + 1e-7)  # past a bounded tail's end
-    return (1.0 - tau) * np.exp(np.log1p(x) * nix)
-
-
-@njit(inline="always", **JIT)
-def moments(u, q, w, m1, m2, rate, xi_min, xi_max):
-    """The excess moments and GPD after an exceedance ``u > q``: ``(w, m1, m2, ξ/σ, −1/ξ)``."""
-    e = u - q
-    m1 += rate * (e - m1)
-    m2 += rate * (e * e - m2)
-    w += rate * (1.0 - w)
-    xos, nix = gpd(w, m1, m2, xi_min, xi_max)
-    return w, m1, m2, xos, nix
-
-
-@njit(inline="always", **JIT)
-def quantile(u, q, tau, rate):
-    """The quantile after surprise ``u``, and the slope of the probability below it: ``(q, slope)``."""
-    # stochastic-approximation quantile; the step scales with the quantile so it moves
-    # as fast on a series whose surprises are around 20 as on one around 1
-    q = q + (tau - (1.0 if u <= q else 0.0)) * max(q, 0.1) * rate
-    return q, tau / max(q, 1e-6)
-
-
-@njit(inline="always", **JIT)
-def recency_p(R, n, u, clock):
-    """The recency bound of series ``n`` for surprise ``u``: ``1/τ`` since one as large, or 0."""
-    recent = R.shape[0] // 2
-    for k in range(recent):
-        seen_u = R[k, n]
-        if not seen_u <= np.inf:  # an empty slot: the older ones are empty too
-            return 0.0
-        if seen_u >= u:
-            return 1.0 / max(clock - R[recent + k, n], 1.0)
-    return 0.0
-
-
-@njit(inline="always", **JIT)
-def remember(R, n, u, clock):
-    """Put ``(u, clock)`` first in series ``n``'s frontier; drop the entries it dominates (not larger)."""
-    recent = R.shape[0] // 2
-    if recent == 0:
-        return
-    drop = 0
-    while drop < recent and R[drop, n] <= u:
-        drop += 1
-    if drop == 0:  # nothing dominated: everything one older, the oldest falls off
-        for k in range(recent - 1, 0, -1):
-            R[k, n] = R[k - 1, n]
-            R[recent + k, n] = R[recent + k - 1, n]
-    elif drop > 1:  # close the gap the dominated entries leave
-        for k in range(1, recent):
-            src = k + drop - 1
-            R[k, n] = R[src, n] if src < recent else np.nan
-            R[recent + k, n] = R[recent + src, n] if src < recent else 0.0
-    R[0, n] = u
-    R[recent, n] = clock
-
-
-@njit(**JIT)
-def _probability(T, R, U, out, tau, min_seen):
-    q, seen, xos, nix, slope = T[Q], T[SEEN], T[XOS], T[NIX], T[SLOPE]
-    for n in range(U.shape[0]):
-        u = U[n]
-        if seen[n] < min_seen:
-            out[n] = 1.0
-        elif u <= q[n]:
-            out[n] = 1.0 - slope[n] * u
-        else:
-            out[n] = max(gpd_p(u, q[n], xos[n], nix[n], tau), recency_p(R, n, u, seen[n]))
-
-
-@njit(**JIT)
-def _learn(T, R, U, mask, tau, rate, xi_min, xi_max):
-    q, w, m1, m2, seen, xos, nix, slope = T
-    for n in range(U.shape[0]):
-        if not mask[n]:
-            continue
-        u = U[n]
-        if u > q[n]:
-            w[n], m1[n], m2[n], xos[n], nix[n] = moments(u, q[n], w[n], m1[n], m2[n], rate, xi_min, xi_max)
-            remember(R, n, u, seen[n])
-        q[n], slope[n] = quantile(u, q[n], tau, rate)
-        seen[n] += 1.0
-
-
-def planes(S: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The fields of an ``F×N×K`` state as F flat arrays (views): what the compiled loops take."""
-    return tuple(S.reshape(S.shape[0], -1))
+from detectors.sweep import (
+    M1,
+    M2,
+    NIX,
+    SEEN,
+    SLOPE,
+    TAIL_FIELDS,
+    XOS,
+    Q,
+    W,
+    gpd,
+    planes,
+    tail_learn,
+    tail_probabilities,
+)
 
 
 class TailModel:
@@ -206,8 +107,8 @@ class TailModel:
         u = np.ascontiguousarray(u, dtype=np.float32)
         out = np.ones(u.shape, dtype=np.float32)
         if hasattr(self, "_s"):
-            _probability(planes(self._s), self.frontier(), u.ravel(), out.reshape(-1), self.tau,
-                         self.min_seen)
+            tail_probabilities(planes(self._s), self.frontier(), u.ravel(), out.reshape(-1), self.tau,
+                               self.min_seen)
         return out
 
     def learn(self, u: np.ndarray, mask: np.ndarray | None = None) -> None:
@@ -216,8 +117,8 @@ class TailModel:
         if not hasattr(self, "_s"):
             self.start(u.shape)
         m = np.ones(u.shape, bool) if mask is None else np.broadcast_to(np.asarray(mask, bool), u.shape)
-        _learn(planes(self._s), self.frontier(), u.ravel(), np.ascontiguousarray(m).ravel(), self.tau,
-               self.rate, self.xi_min, self.xi_max)
+        tail_learn(planes(self._s), self.frontier(), u.ravel(), np.ascontiguousarray(m).ravel(), self.tau,
+                   self.rate, self.xi_min, self.xi_max)
 
     def fitted(self) -> np.ndarray:
         """Which series have seen ``min_exceedances`` exceedances (N×K booleans)."""
@@ -234,7 +135,7 @@ class TailModel:
         w0 = 1.0 - (1.0 - self.rate) ** self.prior_exceedances
         m2 = w0 * (1.0 / (1.0 - 2.0 * self.prior_shape) + 1.0)
         xos, nix = gpd(w0, w0, m2, self.xi_min, self.xi_max)
-        self._s = np.empty((FIELDS, *shape), dtype=np.float32)
+        self._s = np.empty((TAIL_FIELDS, *shape), dtype=np.float32)
         for field, value in ((Q, 1.0), (W, w0), (M1, w0), (M2, m2), (SEEN, 0.0), (XOS, xos), (NIX, nix),
                              (SLOPE, self.tau)):
             self._s[field] = value

@@ -189,3 +189,22 @@ def test_a_steady_ramp_is_followed_and_raises_no_alarm():
     drive(f, X)
     assert int(f.onset_count.sum()) <= 1  # 3000 points at the alarm level allow 0.3 onsets
     assert abs(float(f.detector.trend()[0, 0]) - 0.1) < 0.04  # 300 over 3000 points, earned
+
+
+def test_every_compiled_function_of_the_detectors_lives_in_one_file():
+    # numba's disk cache checks only the file of the function it caches: a helper inlined from another
+    # file could change and leave a stale kernel behind
+    import importlib
+    import pkgutil
+
+    from numba.core.registry import CPUDispatcher
+
+    import detectors
+
+    places = set()
+    for info in pkgutil.iter_modules(detectors.__path__):
+        module = importlib.import_module(f"detectors.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, CPUDispatcher):
+                places.add(value.py_func.__module__)
+    assert places == {"detectors.sweep"}

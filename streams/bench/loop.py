@@ -35,7 +35,9 @@ from streams.settings import Settings
 
 
 def _rate(work: Callable[[], int], min_seconds: float = 1.0) -> float:
-    """Values per second of ``work`` (which returns how many values it processed)."""
+    """Values per second of ``work`` (which returns how many values it processed), after one untimed
+    call (a compiled detector loads its machine code on its first call)."""
+    work()
     done, start = 0, time.perf_counter()
     while (elapsed := time.perf_counter() - start) < min_seconds:
         done += work()
