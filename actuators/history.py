@@ -4,7 +4,17 @@ Keeping a frame costs a dictionary entry (its bytes are the bus's own);
 decoding one costs a JSON parse, paid only for the shards of the entities a
 prediction watches. Frames are keyed by shard, kind and tick, so a
 duplicated frame replaces itself and a late one takes its own tick's place.
-Everything is bounded: ``ticks`` per shard, and a cache of decoded frames.
+
+Time is the loop's, not the frames': :meth:`TelemetryHistory.on_tick` says
+which tick the loop has closed, and only frames from ``ticks`` before it to
+``ahead`` after it are kept (on Kafka the telemetry a stage reads runs ahead of
+the marks that close its ticks). A frame an outsider forged with a tick no loop
+will reach is ignored (it used to become the history's "now", and every real
+frame after it was dropped as old).
+
+Everything is bounded: ``ticks`` frames per shard, ``max_shards`` shards (a
+shard not heard for ``ticks`` ticks is dropped with what was learned of its
+entities), and a cache of ``_CACHE`` decoded frames.
 
 >>> h = TelemetryHistory(ticks=4)
 >>> raw = (b'{"schema_version":1,"shard":"s1","tick":%d,"timestamp_s":0,"kind":"link",'
@@ -12,6 +22,8 @@ Everything is bounded: ``ticks`` per shard, and a cache of decoded frames.
 ...        b'"values":[[0.5,%d.0,0.001]]}')
 >>> for t in range(6):
 ...     h.add(raw % (t, t))
+...     h.on_tick(t)
+>>> h.add(raw % (10**9, 0))  # forged: far past the loop's tick
 >>> ticks, values = h.series(["link-1"])["link-1"]
 >>> ticks.tolist(), values[:, 1].tolist()
 ([2, 3, 4, 5], [2.0, 3.0, 4.0, 5.0])
@@ -34,27 +46,68 @@ Key = tuple[str, str]  # (shard, kind)
 
 
 class TelemetryHistory:
-    """The last ``ticks`` ticks of telemetry per shard."""
+    """The last ``ticks`` ticks of telemetry per shard, for at most ``max_shards`` shards."""
 
-    def __init__(self, *, ticks: int = 32) -> None:
-        self.ticks = ticks
+    def __init__(self, *, ticks: int = 32, ahead: int = 256, max_shards: int = 10_000) -> None:
+        self.ticks, self.ahead, self.max_shards = ticks, ahead, max_shards
+        self.now = -1
+        """The last tick the loop closed (-1: none yet, and any frame is kept until the first)."""
         self._raw: dict[Key, dict[int, bytes]] = {}
+        self._newest: dict[Key, int] = {}
         self._ids: dict[Key, list[str]] = {}
         self._where: dict[str, tuple[Key, int]] = {}
         self._decoded: OrderedDict[tuple[Key, int], np.ndarray] = OrderedDict()
-        self.latest_tick = -1
+
+    def __len__(self) -> int:
+        """Shards held."""
+        return len(self._raw)
+
+    def shards(self) -> list[Key]:
+        """``(shard, kind)`` of the shards held."""
+        return list(self._raw)
 
     def add(self, raw: bytes) -> None:
-        """Keep one telemetry record (frames only; other records are ignored)."""
+        """Keep one telemetry record (frames within the window only; other records are ignored)."""
         head = _HEAD.search(raw, 0, 400)
         if head is None:
             return
         key, tick = (head.group(1).decode(), head.group(3).decode()), int(head.group(2))
-        frames = self._raw.setdefault(key, {})
+        if not self._within(tick):
+            return  # stale, or a tick the loop is nowhere near
+        frames = self._raw.get(key)
+        if frames is None:
+            if len(self._raw) >= self.max_shards:
+                return
+            frames = self._raw[key] = {}
         frames[tick] = raw
-        self.latest_tick = max(self.latest_tick, tick)
-        for old in [t for t in frames if t <= self.latest_tick - self.ticks]:
-            del frames[old]
+        self._newest[key] = max(tick, self._newest.get(key, tick))
+        if len(frames) > self.ticks:
+            self._trim(key)
+
+    def on_tick(self, tick: int) -> None:
+        """The loop closed ``tick``: frames out of its window go, and shards left without any."""
+        self.now = max(self.now, tick)
+        for key, newest in list(self._newest.items()):
+            if not self._within(newest):
+                self._trim(key)
+
+    def _within(self, tick: int) -> bool:
+        return self.now < 0 or self.now - self.ticks < tick <= self.now + self.ahead
+
+    def _trim(self, key: Key) -> None:
+        """Drop ``key``'s frames out of the window or past its ``ticks`` newest; the shard if none is left."""
+        frames = self._raw[key]
+        keep = set(sorted(t for t in frames if self._within(t))[-self.ticks:])
+        for t in [t for t in frames if t not in keep]:
+            del frames[t]
+            self._decoded.pop((key, t), None)
+        if frames:
+            self._newest[key] = max(frames)
+            return
+        del self._raw[key], self._newest[key]
+        for e in self._ids.pop(key, []):
+            if self._where.get(e, (None, 0))[0] == key:
+                del self._where[e]
 
     def kind(self, entity_id: str) -> EntityKind | None:
         where = self._locate(entity_id)

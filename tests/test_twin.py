@@ -180,3 +180,37 @@ def test_a_dry_run_of_a_recording_asks_the_twin_the_same_questions_and_gets_the_
     again = Recorder()
     asyncio.run(replay_dry_run(read_recording(path), Settings(), recorder=again))
     assert asked and [(d.incident_id, d.tick, d.twin) for d in again.decisions if d.twin is not None] == asked
+
+
+# --- hostile telemetry ------------------------------------------------------------------------------
+
+_FRAME = (b'{"schema_version":1,"shard":"%s","tick":%d,"timestamp_s":0,"kind":"link",'
+          b'"entity_ids":["%s"],"kpis":["utilization_ratio","latency_ms","packet_loss_ratio"],'
+          b'"values":[[0.5,%d.0,0.001]]}')
+
+
+def test_a_frame_forged_far_ahead_neither_blinds_the_twins_history_nor_stays_in_it() -> None:
+    twin = TelemetryTwin(history_ticks=4)
+    for t in range(12):
+        if t == 6:  # one frame each for a fake shard and a real one, ticks no loop will reach
+            twin.observe_frame(_FRAME % (b"fake", 2**60, b"link-9", 0))
+            twin.observe_frame(_FRAME % (b"s1", 10**12, b"link-1", 0))
+        twin.observe_frame(_FRAME % (b"s1", t, b"link-1", t))
+        twin.on_tick(t)
+    ticks, values = twin.history.series(["link-1"])["link-1"]
+    assert ticks.tolist() == [8, 9, 10, 11] and values[:, 1].tolist() == [8.0, 9.0, 10.0, 11.0]
+    assert twin.history.series(["link-9"]) == {}
+
+
+def test_the_twins_history_drops_the_shards_it_no_longer_hears_and_holds_a_bounded_number() -> None:
+    twin = TelemetryTwin(history_ticks=4)
+    twin.history.max_shards = 50
+    for t in range(20):
+        for n in range(10):  # ten new fake shards a tick, each heard once
+            twin.observe_frame(_FRAME % (b"fake-%d-%d" % (t, n), t, b"link-fake-%d" % n, t))
+        twin.observe_frame(_FRAME % (b"s1", t, b"link-1", t))
+        twin.on_tick(t)
+        assert len(twin.history) <= 50
+    held = {shard for shard, _ in twin.history.shards()}
+    assert "s1" in held and {s.split("-")[1] for s in held - {"s1"}} == {"16", "17", "18", "19"}
+    assert "link-1" in twin.history.series(["link-1"])  # the real shard's frames are all there
