@@ -9,8 +9,11 @@ import pytest
 from actuators import TelemetryTwin, effect_model
 from actuators.effects import parse_effects
 from actuators.policy import PolicyError
-from schemas import Candidate, Incident, IncidentStatus, ToolCall, kind_of
-from simulator import CATALOGUE, Network, parse_scenario
+from schemas import Candidate, Incident, IncidentStatus, ToolCall, kind_of, topics
+from simulator import CATALOGUE, Network, load_scenario, parse_scenario
+from streams.evaluate.report import build_report
+from streams.runtime.embedded import EmbeddedLoop
+from streams.settings import Settings
 
 SCENARIO = """
 name: twin
@@ -214,3 +217,20 @@ def test_the_twins_history_drops_the_shards_it_no_longer_hears_and_holds_a_bound
     held = {shard for shard, _ in twin.history.shards()}
     assert "s1" in held and {s.split("-")[1] for s in held - {"s1"}} == {"16", "17", "18", "19"}
     assert "link-1" in twin.history.series(["link-1"])  # the real shard's frames are all there
+
+
+def test_one_forged_far_ahead_frame_leaves_every_fault_of_smoke_remediated() -> None:
+    forged = _FRAME % (b"fake", 2**60, b"link-fake", 0)  # detect refuses it; decide's twin read it raw
+
+    async def go():
+        loop = EmbeddedLoop(load_scenario("smoke"), Settings())
+
+        async def hook(state):
+            if state.network.tick == 50:
+                await loop.inject(topics.TELEMETRY, "fake", forged)
+
+        return await loop.run(on_tick=hook)
+
+    state = asyncio.run(go())
+    report = build_report(state.network, state.recorder, wall_seconds=1.0, entity_reports=0)
+    assert report.faults_auto_remediated == 3  # it was 0: the twin saw no telemetry, so nothing to fix
