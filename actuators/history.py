@@ -1,9 +1,14 @@
 """The recent telemetry the twin reads: the last ticks of every frame on the bus, kept raw, decoded on demand.
 
-Keeping a frame costs a dictionary entry (its bytes are the bus's own);
-decoding one costs a JSON parse, paid only for the shards of the entities a
-prediction watches. Frames are keyed by shard, kind and tick, so a
-duplicated frame replaces itself and a late one takes its own tick's place.
+Keeping a frame costs a dictionary entry (its bytes are the bus's own) and,
+for the loop's own compact encoding, no parse (another producer's spacing or
+field order costs one); decoding one costs a JSON parse, paid only for the
+shards of the entities a prediction watches. Frames are keyed by shard, kind and tick: the first
+frame of a tick is kept, as detect learns each entity's tick once, so a
+duplicate or a copy an outsider sends after it changes nothing, and a late
+frame takes its own tick's place. A frame detect would refuse (rows that are
+not its entities', a value that is not finite or beyond
+:data:`~schemas.MAX_ABS_VALUE`) is not read.
 
 Time is the loop's, not the frames': :meth:`TelemetryHistory.on_tick` says
 which tick the loop has closed, and only frames from ``ticks`` before it to
@@ -38,11 +43,39 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from schemas import EntityKind, kpi_names
+from schemas import MAX_ABS_VALUE, EntityKind, kpi_names
 
 _HEAD = re.compile(rb'"shard":"([^"]*)","tick":(\d+),"timestamp_s":[^,]*,"kind":"(\w+)"')
 _CACHE = 4096  # decoded frames kept
 Key = tuple[str, str]  # (shard, kind)
+_KINDS = frozenset(k.value for k in EntityKind)
+
+
+def _where_of(raw: bytes) -> tuple[Key, int] | None:
+    """A frame's ``(shard, kind)`` and tick: read off the loop's own encoding (compact, its field
+    order) without parsing the rest; any other producer's spacing or order is parsed. None: no frame.
+
+    >>> _where_of(b'{"schema_version":1,"shard":"s1","tick":3,"timestamp_s":0,"kind":"link"}')
+    (('s1', 'link'), 3)
+    >>> _where_of(b'{"kind": "cell", "tick": 4, "shard": "s2"}'), _where_of(b'{"tick_closed": 4}')
+    ((('s2', 'cell'), 4), None)
+    >>> _where_of(b'{"shard":"s1","tick":3,"timestamp_s":0,"kind":"router"}') is None
+    True
+    """
+    head = _HEAD.search(raw, 0, 400)
+    if head is not None:
+        kind = head.group(3).decode()
+        return ((head.group(1).decode(), kind), int(head.group(2))) if kind in _KINDS else None
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    shard, tick, kind = obj.get("shard"), obj.get("tick"), obj.get("kind")
+    if not (isinstance(shard, str) and kind in _KINDS and type(tick) is int and tick >= 0):
+        return None
+    return (shard, kind), tick
 
 
 class TelemetryHistory:
@@ -68,10 +101,10 @@ class TelemetryHistory:
 
     def add(self, raw: bytes) -> None:
         """Keep one telemetry record (frames within the window only; other records are ignored)."""
-        head = _HEAD.search(raw, 0, 400)
-        if head is None:
+        where = _where_of(raw)
+        if where is None:
             return
-        key, tick = (head.group(1).decode(), head.group(3).decode()), int(head.group(2))
+        key, tick = where
         if not self._within(tick):
             return  # stale, or a tick the loop is nowhere near
         frames = self._raw.get(key)
@@ -79,6 +112,8 @@ class TelemetryHistory:
             if len(self._raw) >= self.max_shards:
                 return
             frames = self._raw[key] = {}
+        if tick in frames:
+            return  # the first frame of a tick is kept: a copy sent after it changes nothing
         frames[tick] = raw
         self._newest[key] = max(tick, self._newest.get(key, tick))
         if len(frames) > self.ticks:
@@ -163,8 +198,10 @@ class TelemetryHistory:
             names = kpi_names(EntityKind(key[1]))
             order = [obj["kpis"].index(k) for k in names]
             m = np.asarray(obj["values"], dtype=float)[:, order]
-            if obj["entity_ids"] != self._ids.get(key) or not np.isfinite(m).all():
-                return None
+            ids = self._ids.get(key)
+            if ids is None or obj["entity_ids"] != ids or m.shape != (len(ids), len(names)) \
+                    or not (np.abs(m) <= MAX_ABS_VALUE).all():
+                return None  # other entities, a row too many or too few, a value no detector takes
         except (ValueError, KeyError, TypeError, IndexError):
             return None
         self._decoded[(key, tick)] = m

@@ -219,6 +219,46 @@ def test_the_twins_history_drops_the_shards_it_no_longer_hears_and_holds_a_bound
     assert "link-1" in twin.history.series(["link-1"])  # the real shard's frames are all there
 
 
+def test_a_frame_another_producer_wrote_with_other_spacing_or_field_order_is_read_like_the_loops_own(
+) -> None:
+    import json
+
+    ours = json.loads(_FRAME % (b"s1", 0, b"link-1", 7))
+    spaced = json.dumps(ours).encode()  # Python's json.dumps puts a space after every : and ,
+    reordered = json.dumps(dict(reversed(ours.items())), separators=(",", ":")).encode()
+    for raw in (spaced, reordered):
+        twin = TelemetryTwin(history_ticks=4)
+        twin.observe_frame(raw)
+        twin.on_tick(0)
+        ticks, values = twin.history.series(["link-1"])["link-1"]
+        assert ticks.tolist() == [0] and values[0, 1] == 7.0
+
+
+def test_a_frame_with_a_row_more_than_its_entities_is_not_read_and_the_others_still_are() -> None:
+    twin = TelemetryTwin(history_ticks=4)
+    for t in range(4):
+        raw = _FRAME % (b"s1", t, b"link-1", t)
+        if t == 2:  # detect refuses it (extra_row); the twin stacked it with the others and failed
+            raw = raw.replace(b"]]}", b"],[0.5,2.0,0.001]]}")
+        twin.observe_frame(raw)
+        twin.on_tick(t)
+    ticks, _ = twin.history.series(["link-1"])["link-1"]
+    assert ticks.tolist() == [0, 1, 3]
+
+
+def test_a_copy_of_a_frame_sent_after_it_changes_nothing_and_a_value_no_detector_takes_is_not_read() -> None:
+    twin = TelemetryTwin(history_ticks=4)
+    for t in range(4):
+        twin.observe_frame(_FRAME % (b"s1", t, b"link-1", t))
+        twin.observe_frame((_FRAME % (b"s1", t, b"link-1", t)).replace(b"0.5,", b"1e300,"))  # a copy
+        twin.observe_frame(_FRAME % (b"s2", t, b"link-2", t) if t != 2 else
+                           (_FRAME % (b"s2", t, b"link-2", t)).replace(b"0.5,", b"1e39,"))
+        twin.on_tick(t)
+    series = twin.history.series(["link-1", "link-2"])
+    assert series["link-1"][0].tolist() == [0, 1, 2, 3] and (series["link-1"][1][:, 0] == 0.5).all()
+    assert series["link-2"][0].tolist() == [0, 1, 3]
+
+
 def test_one_forged_far_ahead_frame_leaves_every_fault_of_smoke_remediated() -> None:
     forged = _FRAME % (b"fake", 2**60, b"link-fake", 0)  # detect refuses it; decide's twin read it raw
 
