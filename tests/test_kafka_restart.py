@@ -15,8 +15,10 @@ can only see detect's marks, and the later stages of a loaded worker lag detect 
 ticks, so it also stops short of the link fault's natural end until the test has seen the
 incident and holds it. After the restart it waits for the new verify stage, counting from the
 tick it was held at: the killed worker may have committed every tick up to there, and then no
-mark of them comes again (waiting for a tick verify cannot close was the hang this test used
-to end in).
+mark of them comes again. Waiting for a tick verify could not close was the hang this test used
+to end in, about one run in four; the other half of it was the restarted worker's clocks, which
+refused every mark as too far ahead of the last tick judged in the incident log
+(``test_a_clock_resumed_after_a_restart_closes_the_next_ticks_however_far_behind_its_watermark_is``).
 """
 
 import asyncio
