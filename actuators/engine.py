@@ -84,9 +84,8 @@ class WorkflowEngine:
     context
         Makes the execution context of a run from its action id.
     remember
-        Ended runs whose action ids are kept (their runs are not): the same action again
-        does not run again. An older one would, and the tool server's ledger answers
-        each of its calls with the first result.
+        Ended runs whose action ids are kept (not their state): the same action again does not
+        run again; an older one would, and the tool server's ledger answers each call of it.
     """
 
     def __init__(self, *, executor: Executor, policies: PolicyTable,
@@ -94,10 +93,8 @@ class WorkflowEngine:
                  remember: int = 10_000) -> None:
         self.executor, self.policies, self._context = executor, policies, context
         self.reader = reader or executor.caller
-        self.runs: dict[str, Run] = {}
-        """The runs going on."""
-        self.remember = remember
-        self._ended: OrderedDict[str, None] = OrderedDict()
+        self.runs: dict[str, Run] = {}  # the runs going on
+        self.remember, self._ended = remember, OrderedDict[str, None]()
         self.now = 0
         self._active = 0
         self._idle = asyncio.Event()
