@@ -14,6 +14,7 @@ each run has an id and a trace of what it did, tick by tick.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -82,13 +83,18 @@ class WorkflowEngine:
         Where workflow templates are looked up by name.
     context
         Makes the execution context of a run from its action id.
+    remember
+        Ended runs whose action ids are kept (not their state): the same action again does not
+        run again; an older one would, and the tool server's ledger answers each call of it.
     """
 
     def __init__(self, *, executor: Executor, policies: PolicyTable,
-                 context: Callable[[str], WorkflowContext], reader: ToolCaller | None = None) -> None:
+                 context: Callable[[str], WorkflowContext], reader: ToolCaller | None = None,
+                 remember: int = 10_000) -> None:
         self.executor, self.policies, self._context = executor, policies, context
         self.reader = reader or executor.caller
-        self.runs: dict[str, Run] = {}
+        self.runs: dict[str, Run] = {}  # the runs going on
+        self.remember, self._ended = remember, OrderedDict[str, None]()
         self.now = 0
         self._active = 0
         self._idle = asyncio.Event()
@@ -100,7 +106,7 @@ class WorkflowEngine:
         """Start the run of ``action`` (once per action id) at ``tick``; results of runs that ended."""
         self.now = max(self.now, tick)
         run_id = f"wf:{action.action_id}"
-        if run_id not in self.runs:
+        if run_id not in self.runs and run_id not in self._ended:
             run = self.runs[run_id] = Run(run_id, action, self._context(action.action_id))
             self._spawn(self._run(run))
         return await self._settle()
@@ -183,6 +189,10 @@ class WorkflowEngine:
             compensation=[] if (rolled_back or not ok) else list(run.compensation),
             rolled_back=rolled_back)
         self._finished.append(run.result)
+        del self.runs[run.run_id]
+        self._ended[run.run_id] = None
+        if len(self._ended) > self.remember:
+            self._ended.popitem(last=False)
 
     async def _steps(self, run: Run, steps: list[Any]) -> None:
         for step in steps:

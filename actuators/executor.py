@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from typing import Any, Protocol
 
 from schemas import ACTION_ID_META, ActionRequest, ActionResult
@@ -24,12 +25,16 @@ class Executor:
 
     Failures of the call itself (an error result, a timeout, a broken session)
     become ``ok=False`` results with the reason, never exceptions.
+
+    It remembers the results of its last ``remember`` actions; an older action id handed
+    to it again goes to the tool server, whose ledger answers with the first result.
     """
 
-    def __init__(self, *, caller: ToolCaller, timeout_s: float = 10.0) -> None:
+    def __init__(self, *, caller: ToolCaller, timeout_s: float = 10.0, remember: int = 10_000) -> None:
         self.caller = caller
         self.timeout_s = timeout_s
-        self._done: dict[str, ActionResult] = {}
+        self.remember = remember
+        self._done: OrderedDict[str, ActionResult] = OrderedDict()
         self.calls = 0
 
     async def execute(self, action: ActionRequest, tick: int) -> ActionResult:
@@ -43,6 +48,8 @@ class Executor:
                               tick=applied if applied is not None else tick, tool=action.tool,
                               target=action.target, ok=ok, detail=detail)
         self._done[action.action_id] = result
+        if len(self._done) > self.remember:
+            self._done.popitem(last=False)
         return result
 
     async def _call(self, action: ActionRequest) -> tuple[bool, str, int | None]:

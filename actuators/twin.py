@@ -154,6 +154,7 @@ class TelemetryTwin:
 
     def on_tick(self, tick: int) -> list[TwinCheck]:
         """Predictions whose horizon ended by ``tick``, checked against the telemetry of those ticks."""
+        self.history.on_tick(tick)
         self._expected = {k: v for k, v in self._expected.items() if tick - v[0] <= 120}
         self.inventory.forget_before(tick - 120)
         done = []

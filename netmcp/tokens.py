@@ -28,7 +28,7 @@ _VERIFIED_CAPACITY = 4096
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "scope", "iat", "exp", "jti")
 
 Reason = Literal["malformed", "bad_signature", "wrong_issuer", "wrong_audience", "expired",
-                 "not_yet_valid"]
+                 "not_yet_valid", "unavailable"]
 
 log = logging.getLogger("netloop.netmcp.auth")
 
@@ -40,7 +40,8 @@ class TokenRejected(Exception):
     ----------
     reason
         One of ``malformed``, ``bad_signature``, ``wrong_issuer``, ``wrong_audience``,
-        ``expired``, ``not_yet_valid``: stable, for metrics labels and for clients.
+        ``expired``, ``not_yet_valid``, ``unavailable`` (the keys to check it with are not
+        known yet): stable, for metrics labels and for clients.
     detail
         A sentence for the human reading the refusal.
     """
@@ -183,6 +184,29 @@ class TokenVerifier:
             raise TokenRejected("expired", f"the token expired {now - exp:.0f} s ago")
         if iat > now + self.leeway_s:
             raise TokenRejected("not_yet_valid", "the token is issued in the future")
+
+
+class PendingVerifier:
+    """A :class:`TokenVerifier` still to come: every token is refused until :meth:`load` gives it one.
+
+    It is a :class:`netmcp.gate.TokenCheck` (what a tool server's gate asks).
+
+    A tool server that starts while its management server is down serves its public
+    tools at once and takes no token until it has fetched the management server's keys.
+    """
+
+    def __init__(self) -> None:
+        self.current: TokenVerifier | None = None
+
+    def load(self, verifier: TokenVerifier) -> None:
+        """Check tokens with ``verifier`` from now on (again, when the keys change)."""
+        self.current = verifier
+
+    def check(self, token: str) -> AccessToken:
+        """The access ``token`` grants; :class:`TokenRejected` (``unavailable``) before any keys."""
+        if self.current is None:
+            raise TokenRejected("unavailable", "the keys of the token issuer are not known yet")
+        return self.current.check(token)
 
 
 def _keys_by_id(key: Ed25519PublicKey | Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:

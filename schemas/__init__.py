@@ -35,12 +35,13 @@ from schemas.kpis import (
 )
 from schemas.notices import AlarmEvent, MaintenanceWindow
 from schemas.protocol import ACTION_ID_META
-from schemas.telemetry import TelemetryFrame, TelemetryReport, TickMark
+from schemas.telemetry import MAX_ABS_VALUE, TelemetryFrame, TelemetryReport, TickMark
 from schemas.topology import TopologyEntity
 
 __all__ = [
     "ACTION_ID_META",
     "KPIS_BY_KIND",
+    "MAX_ABS_VALUE",
     "OBSERVABLE_KINDS",
     "SCHEMA_VERSION",
     "ActionRequest",

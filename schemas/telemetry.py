@@ -10,6 +10,10 @@ from schemas import topics
 from schemas.base import MAX_TICK, Record
 from schemas.kpis import EntityKind
 
+MAX_ABS_VALUE = 1e18
+"""Largest KPI magnitude a consumer uses: its square stays inside float32's range (3.4e38), where
+the detectors compute; perceive dead-letters a frame holding a larger one, and the twin skips it."""
+
 
 class TelemetryFrame(Record):
     """One tick of many entities of one kind, columnar.

@@ -45,16 +45,20 @@ from simulator.traffic import KindModel, build_models, daily_load
 from simulator.truth import FaultRecord, ToolOutcome
 
 
-@dataclass
+@dataclass(eq=False)  # one running fault: found and removed by identity
 class _Active:
     record: FaultRecord
     episode: Episode
     alarm: tuple[str, str] | None
 
 
-@dataclass
+@dataclass(eq=False)
 class _Change:
-    """Something a call left in the network, what it costs there, and until when."""
+    """Something a call left in the network, what it costs there, and until when.
+
+    Compared by identity: two like changes are two changes (and field equality would compare
+    their ``cells`` arrays, whose truth value is ambiguous).
+    """
 
     tool: str
     target: str

@@ -76,6 +76,18 @@ def test_a_forged_first_mark_far_ahead_costs_its_partition_a_few_ticks_not_the_r
     assert closed == list(range(2, 10))
 
 
+def test_a_clock_resumed_after_a_restart_closes_the_next_ticks_however_far_behind_its_watermark_is() -> None:
+    clock = TickClock(2)
+    clock.resume_after(105)  # the last tick judged in the incident log: it can be long before the kill
+    with pytest.raises(BadRecord, match="repeats its last tick 105"):
+        clock.mark(_mark(105, 0))  # closed before the restart
+    closed = []
+    for t in (185, 186):  # the marks after the group's committed offset (it refused them: ahead of 105)
+        for p in (0, 1):
+            closed += clock.mark(_mark(t, p))
+    assert closed == [185, 186]
+
+
 class _Ticks:
     name = "act"
     topics = (topics.ACTIONS,)

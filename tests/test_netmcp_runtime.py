@@ -44,7 +44,7 @@ def test_ran_tools_are_routed_to_the_ran_server_only() -> None:
             assert rt.caller is not None
             await rt.caller.call_tool("restart_cell", {"cell_id": "cell-0001-1"},
                                       meta={ACTION_ID_META: "X/0"})
-            return rt.caller.routed
+            return list(rt.caller.routed)
 
     assert asyncio.run(main()) == [("restart_cell", "ran-1")]
 

@@ -9,8 +9,11 @@ import pytest
 from actuators import TelemetryTwin, effect_model
 from actuators.effects import parse_effects
 from actuators.policy import PolicyError
-from schemas import Candidate, Incident, IncidentStatus, ToolCall, kind_of
-from simulator import CATALOGUE, Network, parse_scenario
+from schemas import Candidate, Incident, IncidentStatus, ToolCall, kind_of, topics
+from simulator import CATALOGUE, Network, load_scenario, parse_scenario
+from streams.evaluate.report import build_report
+from streams.runtime.embedded import EmbeddedLoop
+from streams.settings import Settings
 
 SCENARIO = """
 name: twin
@@ -180,3 +183,94 @@ def test_a_dry_run_of_a_recording_asks_the_twin_the_same_questions_and_gets_the_
     again = Recorder()
     asyncio.run(replay_dry_run(read_recording(path), Settings(), recorder=again))
     assert asked and [(d.incident_id, d.tick, d.twin) for d in again.decisions if d.twin is not None] == asked
+
+
+# --- hostile telemetry ------------------------------------------------------------------------------
+
+_FRAME = (b'{"schema_version":1,"shard":"%s","tick":%d,"timestamp_s":0,"kind":"link",'
+          b'"entity_ids":["%s"],"kpis":["utilization_ratio","latency_ms","packet_loss_ratio"],'
+          b'"values":[[0.5,%d.0,0.001]]}')
+
+
+def test_a_frame_forged_far_ahead_neither_blinds_the_twins_history_nor_stays_in_it() -> None:
+    twin = TelemetryTwin(history_ticks=4)
+    for t in range(12):
+        if t == 6:  # one frame each for a fake shard and a real one, ticks no loop will reach
+            twin.observe_frame(_FRAME % (b"fake", 2**60, b"link-9", 0))
+            twin.observe_frame(_FRAME % (b"s1", 10**12, b"link-1", 0))
+        twin.observe_frame(_FRAME % (b"s1", t, b"link-1", t))
+        twin.on_tick(t)
+    ticks, values = twin.history.series(["link-1"])["link-1"]
+    assert ticks.tolist() == [8, 9, 10, 11] and values[:, 1].tolist() == [8.0, 9.0, 10.0, 11.0]
+    assert twin.history.series(["link-9"]) == {}
+
+
+def test_the_twins_history_drops_the_shards_it_no_longer_hears_and_holds_a_bounded_number() -> None:
+    twin = TelemetryTwin(history_ticks=4)
+    twin.history.max_shards = 50
+    for t in range(20):
+        for n in range(10):  # ten new fake shards a tick, each heard once
+            twin.observe_frame(_FRAME % (b"fake-%d-%d" % (t, n), t, b"link-fake-%d" % n, t))
+        twin.observe_frame(_FRAME % (b"s1", t, b"link-1", t))
+        twin.on_tick(t)
+        assert len(twin.history) <= 50
+    held = {shard for shard, _ in twin.history.shards()}
+    assert "s1" in held and {s.split("-")[1] for s in held - {"s1"}} == {"16", "17", "18", "19"}
+    assert "link-1" in twin.history.series(["link-1"])  # the real shard's frames are all there
+
+
+def test_a_frame_another_producer_wrote_with_other_spacing_or_field_order_is_read_like_the_loops_own(
+) -> None:
+    import json
+
+    ours = json.loads(_FRAME % (b"s1", 0, b"link-1", 7))
+    spaced = json.dumps(ours).encode()  # Python's json.dumps puts a space after every : and ,
+    reordered = json.dumps(dict(reversed(ours.items())), separators=(",", ":")).encode()
+    for raw in (spaced, reordered):
+        twin = TelemetryTwin(history_ticks=4)
+        twin.observe_frame(raw)
+        twin.on_tick(0)
+        ticks, values = twin.history.series(["link-1"])["link-1"]
+        assert ticks.tolist() == [0] and values[0, 1] == 7.0
+
+
+def test_a_frame_with_a_row_more_than_its_entities_is_not_read_and_the_others_still_are() -> None:
+    twin = TelemetryTwin(history_ticks=4)
+    for t in range(4):
+        raw = _FRAME % (b"s1", t, b"link-1", t)
+        if t == 2:  # detect refuses it (extra_row); the twin stacked it with the others and failed
+            raw = raw.replace(b"]]}", b"],[0.5,2.0,0.001]]}")
+        twin.observe_frame(raw)
+        twin.on_tick(t)
+    ticks, _ = twin.history.series(["link-1"])["link-1"]
+    assert ticks.tolist() == [0, 1, 3]
+
+
+def test_a_copy_of_a_frame_sent_after_it_changes_nothing_and_a_value_no_detector_takes_is_not_read() -> None:
+    twin = TelemetryTwin(history_ticks=4)
+    for t in range(4):
+        twin.observe_frame(_FRAME % (b"s1", t, b"link-1", t))
+        twin.observe_frame((_FRAME % (b"s1", t, b"link-1", t)).replace(b"0.5,", b"1e300,"))  # a copy
+        twin.observe_frame(_FRAME % (b"s2", t, b"link-2", t) if t != 2 else
+                           (_FRAME % (b"s2", t, b"link-2", t)).replace(b"0.5,", b"1e39,"))
+        twin.on_tick(t)
+    series = twin.history.series(["link-1", "link-2"])
+    assert series["link-1"][0].tolist() == [0, 1, 2, 3] and (series["link-1"][1][:, 0] == 0.5).all()
+    assert series["link-2"][0].tolist() == [0, 1, 3]
+
+
+def test_one_forged_far_ahead_frame_leaves_every_fault_of_smoke_remediated() -> None:
+    forged = _FRAME % (b"fake", 2**60, b"link-fake", 0)  # detect refuses it; decide's twin read it raw
+
+    async def go():
+        loop = EmbeddedLoop(load_scenario("smoke"), Settings())
+
+        async def hook(state):
+            if state.network.tick == 50:
+                await loop.inject(topics.TELEMETRY, "fake", forged)
+
+        return await loop.run(on_tick=hook)
+
+    state = asyncio.run(go())
+    report = build_report(state.network, state.recorder, wall_seconds=1.0, entity_reports=0)
+    assert report.faults_auto_remediated == 3  # it was 0: the twin saw no telemetry, so nothing to fix

@@ -223,3 +223,24 @@ def test_an_invalid_file_in_a_user_directory_is_refused_naming_file_and_field(
 def test_an_empty_policy_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="no \\*.yaml policy files"):
         PolicyTable.load(tmp_path)
+
+
+def test_the_engine_keeps_no_ended_run_and_the_last_action_ids_it_ran_are_not_run_again() -> None:
+    net = Network()
+    engine = WorkflowEngine(executor=Executor(caller=net, remember=2), policies=PolicyTable.default(),
+                            context=lambda action_id: ExecutionContext(action_id), remember=2)
+
+    def act(n: int) -> ActionRequest:
+        return ActionRequest(action_id=f"INC-{n}/0", incident_id=f"INC-{n}", tick=10, tool="reroute_link",
+                             target="link-0003", arguments={"link_id": "link-0003"})
+
+    async def main() -> list[ActionResult]:
+        out = []
+        for n in (1, 2, 3, 3, 2):  # the repeats are among the last two: not run, not called again
+            out += await engine.start(act(n), 11)
+        return out
+
+    results = asyncio.run(main())
+    assert [r.action_id for r in results] == ["INC-1/0", "INC-2/0", "INC-3/0"]
+    assert net.calls == ["reroute_link"] * 3 and engine.runs == {}
+    assert len(engine.executor._done) == 2  # INC-1/0 forgotten: the tool server's ledger has it

@@ -177,6 +177,17 @@ def test_a_reroute_loads_the_alternative_path_until_it_is_rolled_back():
     assert ("reroute_link", "link-0002") not in net.changes()
 
 
+def test_rolling_back_one_of_two_like_changes_on_a_link_undoes_the_last_and_keeps_the_other():
+    net = network("faults: []\n")
+    step_to(net, AT)
+    net.apply("reroute_link", "link-0002", {"max_utilization_ratio": 0.9})  # nothing broken: a change
+    net.apply("reroute_link", "link-0002", {"max_utilization_ratio": 0.8})
+    assert net.changes() == [("reroute_link", "link-0002")] * 2
+    outcome = net.apply("rollback_change", "link-0002")  # compared two changes' cell arrays: ValueError
+    assert outcome.ok and net.changes() == [("reroute_link", "link-0002")]
+    assert net.rollbacks == [(net.tick, "link-0002", "reroute_link")]
+
+
 def test_a_fixed_fault_can_come_back_later():
     net = network(
         "faults: [{type: interference, target: cell-0003-1, at: 30}]\n", "realism: {recurrence: 1.0}\n"

@@ -13,10 +13,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from schemas import EntityKind, TelemetryFrame, TelemetryReport, kind_of, kpi_names
-
-MAX_ABS_VALUE = 1e18
-"""Largest KPI magnitude accepted: its square stays inside float32's range (3.4e38)."""
+from schemas import MAX_ABS_VALUE, EntityKind, TelemetryFrame, TelemetryReport, kind_of, kpi_names
 
 
 class BadRecord(ValueError):

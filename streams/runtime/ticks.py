@@ -82,9 +82,14 @@ class TickWindow:
         return self._last.get(key)
 
     def resume(self, key: Hashable, tick: int) -> None:
-        """``key`` had reached ``tick`` before a restart: only later ticks are admitted for it."""
+        """``key`` had reached ``tick`` before a restart: only later ticks are admitted for it.
+
+        The window's latest tick is left as it is: what a restart knows it reached (the last
+        tick judged in a log) can be any distance behind the ticks that come next, and measured
+        against it every one of them would be too far ahead. The first tick admitted after a
+        restart sets it, as the first tick ever does.
+        """
         self._last[key] = max(tick, self._last.get(key, tick))
-        self.latest = tick if self.latest is None else max(self.latest, tick)
 
     def forget(self, key: Hashable) -> None:
         """Drop what is known of ``key`` (its state was evicted)."""

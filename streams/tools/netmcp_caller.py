@@ -10,7 +10,7 @@ execution context of the incident's workflow along.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -53,8 +53,8 @@ class NetMcpCaller:
         self._token: tuple[str, float] | None = None
         self._contexts: OrderedDict[str, ExecutionContext] = OrderedDict()
         self._max_contexts = max_contexts
-        self.routed: list[tuple[str, str]] = []
-        """``(tool, server id)`` of every call, in order: where load-aware routing sent it."""
+        self.routed: deque[tuple[str, str]] = deque(maxlen=10_000)
+        """``(tool, server id)`` of the last 10,000 calls, in order: where load-aware routing sent them."""
 
     async def call_tool(self, name: str, arguments: dict[str, Any] | None = None, *,
                         meta: dict[str, Any] | None = None) -> CallToolResult:

@@ -3,7 +3,8 @@
 Over streamable HTTP or stdio. With a management server, the tool server
 verifies tokens with the management server's public keys, registers itself
 with its metadata, reports its load every few seconds and deregisters when it
-stops.
+stops; it serves whether or not the management server is up
+(:mod:`streams.tools.registration`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from mcp.server.mcpserver import MCPServer
 
 from netmcp import AuditLog, build_server
 from netmcp.serving import start_http
-from netmcp.tokens import TokenVerifier
 from simulator import Network, Scenario
 from streams.tools.registration import Registration
 
@@ -38,6 +38,10 @@ class ToolServing:
     service_area: tuple[str, ...] = field(default=("default",))
     vendor: str = "netloop-simulator"
     max_load: float = 200.0
+    report_every_s: float = 5.0
+    """Load reports (heartbeats) to the management server, this often."""
+    max_backoff_s: float = 60.0
+    """While the management server cannot be reached, tries back off up to this."""
 
 
 async def serve_network(scenario: Scenario, *, port: int, speed: float, host: str = "127.0.0.1",
@@ -81,19 +85,22 @@ async def serve_network_stdio(scenario: Scenario, *, speed: float, serving: Tool
 
 @contextlib.asynccontextmanager
 async def managed(serving: ToolServing, audit: AuditLog):  # type: ignore[no-untyped-def]
-    """``(verifier, register)``: none and a no-op without a management server; with one, its
-    verifier and a coroutine that registers the built server (deregistered on the way out)."""
+    """``(verifier, register)``: none and a no-op without a management server; with one, a
+    verifier of its tokens (refusing all until its keys are fetched) and a coroutine that starts
+    registering the built server in the background and returns after the first attempt (so a
+    server that says it is ready is registered when the management server is up; it is
+    deregistered on the way out)."""
     if serving.management_url is None:
         yield None, _unmanaged
         return
-    reg = Registration(serving, audit)
+    reg = Registration(serving, audit, interval_s=serving.report_every_s,
+                       max_backoff_s=serving.max_backoff_s)
     try:
-        verifier: TokenVerifier = await reg.verifier()
-
         async def register(server: MCPServer) -> None:
-            await reg.register({t.name: t.description or t.name for t in await server.list_tools()})
+            reg.start({t.name: t.description or t.name for t in await server.list_tools()})
+            await reg.first_attempt()
 
-        yield verifier, register
+        yield reg.verifier, register
     finally:
         await reg.stop()
 
