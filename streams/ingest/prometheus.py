@@ -76,17 +76,20 @@ class Scraper:
         A larger exposition (after decompression) is rejected, not read.
     clock, sleep
         The scrape time when a line has no timestamp, and how to wait (injected for tests).
+    tally
+        Where skipped values are counted (default: a new one, ``self.tally``).
     """
 
     def __init__(self, targets: Sequence[str], rules: Rules, *, client: httpx.AsyncClient,
                  interval_s: float = 15.0, timeout_s: float = 10.0, max_backoff_s: float = 300.0,
                  max_body_bytes: int = MAX_BODY_BYTES, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 tally: Tally | None = None) -> None:
         self.targets = [check_target(t) for t in targets]
         self.rules, self.client = rules, client
         self.interval_s, self.timeout_s, self.max_backoff_s = interval_s, timeout_s, max_backoff_s
         self.max_body_bytes, self.clock, self.sleep = max_body_bytes, clock, sleep
-        self.tally = Tally()
+        self.tally = tally if tally is not None else Tally()
 
     async def scrape(self, target: str) -> Scrape:
         """Scrape ``target`` once; never raises for what the target does."""
