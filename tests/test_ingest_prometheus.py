@@ -38,7 +38,7 @@ upf_temperature_celsius{instance="upf-1",note="a \\"quoted\\", {braced} value"} 
 upf_restarts_total{instance="upf-1"} 2
 upf_cpu_ratio{instance="upf-1"} NaN
 """
-MALFORMED = EXPOSITION + b'upf_broken{instance="upf-1" 7\nupf_ok{instance="upf-1"} 1\n'
+MALFORMED = EXPOSITION + b'upf_broken{instance="upf-1" 7\nupf_ok{instance="upf-1"} 1\nupf_ok 2\n'
 RULES = parse_rules({"unmatched": "reject", "rules": [
     {"match": {"__name__": ".*_bucket"}, "drop": True},
     {"match": {"__name__": "upf_(?P<kpi>.+)", "direction": "(?P<dir>.+)"}, "entity": "{instance}",
@@ -103,6 +103,18 @@ def test_a_scrape_of_a_real_endpoint_gives_gauges_and_counters_named_by_their_la
     assert got[("upf-1", "restarts_total")].counter  # untyped, but named _total
     assert not got[("upf-1", "temperature_celsius")].counter
     assert not [i for i in scrape.items if isinstance(i, Rejected)]
+
+
+def test_a_line_without_an_instance_label_gets_the_targets_host_and_port():
+    rules = parse_rules([{"match": {"__name__": "upf_ok|upf_sessions"}, "entity": "{instance}"}])
+
+    async def go():
+        async with exporter() as url, httpx.AsyncClient() as client:
+            scraper = Scraper([url + "/malformed"], rules, client=client)
+            return url, await scraper.scrape(scraper.targets[0])
+    url, scrape = asyncio.run(go())
+    entities = {s.entity for s in scrape.items if isinstance(s, Sample)}
+    assert entities == {"upf-1", url.removeprefix("http://")}  # the line's own label wins
 
 
 def test_a_timestamp_on_the_line_is_the_sample_time_else_the_scrape_time():

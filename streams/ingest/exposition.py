@@ -3,7 +3,8 @@
 Written here rather than taken from ``prometheus_client.parser``, which stops at the first
 bad line: a scrape keeps every good line and rejects each bad one with its number.
 
-A series' labels for the rules are the line's labels and ``__name__``, the sample's name.
+A series' labels for the rules are the line's labels and ``__name__``, the sample's name (the
+scraper adds ``instance``, the target's ``host:port``, to lines without one).
 Whether it is a counter (for ``counter: auto``): the ``# TYPE`` of its family says so
 (``counter``; a ``histogram``'s ``_bucket``, ``_sum`` and ``_count``; a ``summary``'s ``_sum``
 and ``_count``); an untyped series is a counter when its name ends in ``_total``.
@@ -14,6 +15,7 @@ NaN and ±Inf values are skipped and counted as ``"not finite"``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from streams.ingest.bounded import parse_number
 from streams.ingest.mapping import Rules, Unusable
@@ -35,9 +37,11 @@ class LineError(ValueError):
     """A line that is not valid exposition; the message says what is wrong."""
 
 
-def parse_exposition(body: bytes, rules: Rules, *, source: str, scrape_time_s: float,
-                     tally: Tally) -> list[Sample | Rejected]:
+def parse_exposition(body: bytes, rules: Rules, *, source: str, scrape_time_s: float, tally: Tally,
+                     target_labels: Mapping[str, str] | None = None) -> list[Sample | Rejected]:
     """The samples of one scraped ``body``, and a :class:`Rejected` per line that is not valid.
+
+    ``target_labels`` (the scraper's ``instance``) are labels of every line that lacks them.
 
     Examples
     --------
@@ -52,7 +56,7 @@ def parse_exposition(body: bytes, rules: Rules, *, source: str, scrape_time_s: f
     out: list[Sample | Rejected] = []
     for number, raw in enumerate(body.split(b"\n"), start=1):
         try:
-            found = _line(raw, types, rules, scrape_time_s, tally)
+            found = _line(raw, types, rules, scrape_time_s, tally, target_labels or {})
         except LineError as exc:
             text = raw.decode("utf-8", "replace").rstrip("\r")
             out.append(Rejected(source, f"line {number}: {text[:120]}: {exc}", raw))
@@ -64,8 +68,8 @@ def parse_exposition(body: bytes, rules: Rules, *, source: str, scrape_time_s: f
     return out
 
 
-def _line(raw: bytes, types: dict[str, str], rules: Rules, scrape_time_s: float,
-          tally: Tally) -> Sample | Unusable | None:
+def _line(raw: bytes, types: dict[str, str], rules: Rules, scrape_time_s: float, tally: Tally,
+          target_labels: Mapping[str, str]) -> Sample | Unusable | None:
     try:
         line = raw.decode("utf-8").rstrip("\r")
     except UnicodeDecodeError as exc:
@@ -77,7 +81,7 @@ def _line(raw: bytes, types: dict[str, str], rules: Rules, scrape_time_s: float,
         return None
     name, labels, value, ts_ms = _series(line)
     time_s = scrape_time_s if ts_ms is None else ts_ms / 1000.0
-    return rules.sample({**labels, "__name__": name}, value, time_s=time_s,
+    return rules.sample({**target_labels, **labels, "__name__": name}, value, time_s=time_s,
                         counter=is_counter(name, types), tally=tally)
 
 

@@ -4,7 +4,8 @@ One task per target. A target that is down, answers with an error status or send
 ``max_body_bytes`` gives one :class:`Rejected` for the scrape, and the next try waits twice as
 long as the last (up to ``max_backoff_s``); the first good scrape restores the interval.
 Each scrape's items go to the caller's bounded queue as one list, so a slow consumer slows
-the scraping instead of growing memory.
+the scraping instead of growing memory. Every line without an ``instance`` label gets the
+target's ``host:port`` as one, as Prometheus adds it (the line's own wins).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from streams.ingest.samples import Rejected, Sample, Tally
 
 ACCEPT = "text/plain;version=0.0.4;q=1,*/*;q=0.1"
 MAX_BODY_BYTES = 32 * 1024 * 1024
+_PORTS = {"http": 80, "https": 443}
 
 
 class TargetError(ValueError):
@@ -106,8 +108,10 @@ class Scraper:
                                                            f"{self.max_body_bytes} bytes", b"")])
         if resp.status_code != 200:
             return Scrape(target, False, [Rejected(source, f"HTTP {resp.status_code}", body)])
-        return Scrape(target, True, parse_exposition(body, self.rules, source=source,
-                                                     scrape_time_s=now, tally=self.tally))
+        url = httpx.URL(target)
+        instance = {"instance": f"{url.host}:{url.port or _PORTS[url.scheme]}"}
+        return Scrape(target, True, parse_exposition(body, self.rules, source=source, scrape_time_s=now,
+                                                     tally=self.tally, target_labels=instance))
 
     async def _read(self, resp: httpx.Response) -> bytes | None:
         chunks, size = [], 0
