@@ -7,7 +7,7 @@ import socket
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from streams.ingest.exposition import parse_exposition
@@ -60,8 +60,14 @@ def _app() -> Starlette:
     async def broken(request):
         return PlainTextResponse("exporter crashed", status_code=500)
 
+    async def stalled(request):
+        async def drip():
+            yield b"upf_sessions 1\n"
+            await asyncio.Event().wait()  # never finishes the body
+        return StreamingResponse(drip(), media_type="text/plain")
+
     return Starlette(routes=[Route("/metrics", metrics), Route("/malformed", malformed),
-                             Route("/broken", broken)])
+                             Route("/broken", broken), Route("/stalled", stalled)])
 
 
 @contextlib.asynccontextmanager
@@ -186,6 +192,11 @@ def test_an_error_status_is_one_rejection_with_the_body_and_the_target_counts_as
 def test_an_exposition_past_the_size_limit_is_rejected_unread():
     scrape, _ = _scrape("/metrics", max_body_bytes=100)
     assert not scrape.up and "larger than 100 bytes" in scrape.items[0].reason
+
+
+def test_a_target_that_starts_an_answer_and_never_finishes_it_is_cut_off_by_the_scrape_timeout():
+    scrape, _ = _scrape("/stalled", timeout_s=0.2)
+    assert not scrape.up and scrape.items[0].reason == "scrape took longer than 0.2 s"
 
 
 def test_a_target_that_is_not_an_http_url_is_refused_when_the_scraper_is_made():

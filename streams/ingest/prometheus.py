@@ -73,7 +73,7 @@ class Scraper:
     client
         The HTTP client (injected: tests pass one over a mock or a real loopback server).
     interval_s, timeout_s, max_backoff_s
-        Seconds between scrapes, for one scrape, and at most between tries at a failing target.
+        Seconds between scrapes, for one whole scrape, and at most between tries at a failing target.
     max_body_bytes
         A larger exposition (after decompression) is rejected, not read.
     clock, sleep
@@ -97,9 +97,12 @@ class Scraper:
         """Scrape ``target`` once; never raises for what the target does."""
         source, now = f"prometheus:{target}", self.clock()
         try:
-            async with self.client.stream("GET", target, headers={"accept": ACCEPT},
-                                          timeout=self.timeout_s) as resp:
+            async with asyncio.timeout(self.timeout_s), self.client.stream(
+                    "GET", target, headers={"accept": ACCEPT}, timeout=self.timeout_s) as resp:
                 body = await self._read(resp)
+        except TimeoutError:  # the whole scrape, not one read: a drip-feeding target is cut off too
+            reason = f"scrape took longer than {self.timeout_s} s"
+            return Scrape(target, False, [Rejected(source, reason, b"")])
         except httpx.HTTPError as exc:
             reason = f"scrape failed: {type(exc).__name__}: {exc}".rstrip(": ")
             return Scrape(target, False, [Rejected(source, reason, b"")])
