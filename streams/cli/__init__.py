@@ -1,7 +1,8 @@
 """The ``netloop`` command line: typer apps in :mod:`streams.cli.common`, commands in
 :mod:`streams.cli.loop` (run, evaluate, bench; root-cause helpers in :mod:`streams.cli.rca`),
 :mod:`streams.cli.kafka` (worker, emulate, record, replay, schemas), :mod:`streams.cli.netmcp` (serve,
-tools, call) and :mod:`streams.cli.safety` (approvals, audit)."""
+tools, call), :mod:`streams.cli.safety` (approvals, audit)
+and :mod:`streams.cli.ingest` (ingest outside telemetry)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from streams.cli import loop  # noqa: F401
 from streams.cli import kafka  # noqa: F401
 from streams.cli import netmcp  # noqa: F401
 from streams.cli import safety  # noqa: F401
+from streams.cli import ingest  # noqa: F401
 # isort: on
 
 

@@ -30,7 +30,7 @@ JsonOpt = Annotated[str | None, typer.Option("--json", help="write the JSON repo
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)  # one line, however long
     return typer.Exit(code=2)
 
 
