@@ -21,7 +21,7 @@ still open) carries the new type and the evidence it rests on.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -33,6 +33,7 @@ from detectors.ranking import RankingModel
 from schemas import KPIS_BY_KIND, AnomalyEvent, Candidate, Evidence, Incident, IncidentStatus
 
 _ALL_KPIS = frozenset(k.name for kpis in KPIS_BY_KIND.values() for k in kpis)
+_RETIRED_KEPT = 10_000  # ids of retired incidents remembered, so a late copy is not tracked again
 
 
 @dataclass
@@ -79,6 +80,7 @@ class IncidentTracker:
         self.model, self.profiles = model, profiles
         self._last: dict[str, dict[str, _Run]] = defaultdict(dict)  # entity -> KPI -> its current run
         self._active: dict[str, _Tracked] = {}
+        self._retired: OrderedDict[str, None] = OrderedDict()  # lately retired: never tracked again
 
     def observe(self, event: AnomalyEvent) -> None:
         kpis = self._last[event.entity_id]
@@ -94,14 +96,26 @@ class IncidentTracker:
             kpis[event.kpi] = _Run(event.tick, event.tick, event.score, event.value, event.expected)
 
     def update_status(self, incident: Incident) -> None:
-        """Take a status change made elsewhere (verify): resolved retires the incident."""
-        tracked = self._active.get(incident.incident_id)
+        """Take a status change made elsewhere (verify): resolved retires the incident. An open incident
+        opened elsewhere (verify reopens a fixed fault whose symptoms came back) is tracked like one of
+        this tracker's own, so findings on its root merge into it."""
+        iid = incident.incident_id
+        tracked = self._active.get(iid)
         if tracked is None:
+            if incident.status is IncidentStatus.OPEN and not incident.attempt and iid not in self._retired:
+                pairs = {(e.entity_id, e.kpi) for c in incident.candidates[:1] for e in c.evidence}
+                self._active[iid] = _Tracked(incident, pairs)
             return
         if incident.status is IncidentStatus.RESOLVED:
-            del self._active[incident.incident_id]
+            self._retire(iid)
         else:
             tracked.incident = incident
+
+    def _retire(self, incident_id: str) -> None:
+        del self._active[incident_id]
+        self._retired[incident_id] = None
+        while len(self._retired) > _RETIRED_KEPT:
+            self._retired.popitem(last=False)
 
     def restore(self, incidents: Iterable[Incident]) -> None:
         """Take back incidents after a restart: the latest version of each, read from the log.
@@ -223,7 +237,7 @@ class IncidentTracker:
         for iid, tracked in list(self._active.items()):
             if tracked.incident.status is IncidentStatus.ESCALATED and not any(
                     e in anomalous for e, _ in tracked.pairs):
-                del self._active[iid]
+                self._retire(iid)
 
 
 def incident_id(tick: int, root: str) -> str:

@@ -161,6 +161,26 @@ def test_after_resolution_a_new_fault_on_the_same_root_opens_a_new_incident(grap
     assert second.candidates[0].entity_id == "cell-0001-1"
 
 
+def test_an_incident_opened_elsewhere_is_tracked_and_findings_on_its_root_merge_into_it(graph):
+    tracker = IncidentTracker(graph=graph)
+    anomalies_at(tracker, 10)
+    (mine,) = anomalies_at(tracker, 11)
+    again = mine.model_copy(update={"incident_id": "INC-000040-cell-0001-1", "opened_tick": 40, "tick": 40})
+    tracker.update_status(mine.model_copy(update={"status": IncidentStatus.RESOLVED, "tick": 20}))
+    tracker.update_status(again)  # verify reopens a fault that came back
+    assert [i.incident_id for i in tracker.active()] == [again.incident_id]
+    assert anomalies_at(tracker, 41) == [] and anomalies_at(tracker, 42) == []
+
+
+def test_a_late_copy_of_a_retired_incident_is_not_tracked_again(graph):
+    tracker = IncidentTracker(graph=graph)
+    anomalies_at(tracker, 10)
+    (mine,) = anomalies_at(tracker, 11)
+    tracker.update_status(mine.model_copy(update={"status": IncidentStatus.RESOLVED, "tick": 20}))
+    tracker.update_status(mine)
+    assert tracker.active() == []
+
+
 def test_two_faults_in_different_places_open_two_incidents(graph):
     tracker = IncidentTracker(graph=graph)
     link = {"link-0004": (LAT, LOSS), **{c: (LAT, LOSS) for c in cells(4)}}

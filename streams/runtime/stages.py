@@ -234,17 +234,21 @@ class ActStage:
 
 
 class VerifyStage:
-    """Watch KPIs after acting: resolve, roll back and retry the next candidate, or escalate."""
+    """Watch KPIs after acting: resolve, roll back and retry the next candidate, or escalate; reopen
+    what comes back. It reads the telemetry too: a fault the detectors no longer flag may still show."""
 
     name = "verify"
-    topics = (topics.INCIDENTS, topics.ANOMALIES, topics.ACTION_RESULTS, topics.DECISIONS, topics.ALARMS)
+    topics = (topics.INCIDENTS, topics.ANOMALIES, topics.ACTION_RESULTS, topics.DECISIONS, topics.ALARMS,
+              topics.TELEMETRY)
 
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier
         self._last_anomaly: dict[str, int] = {}  # filled by replay, read by restore
 
     def replay(self, msg: Message) -> None:
-        """Anomalies seen before a restart: when each entity was last anomalous."""
+        """Anomalies seen before a restart: when each entity was last anomalous; the telemetry."""
+        if msg.topic == topics.TELEMETRY:
+            self.verifier.observe_frame(msg.value)
         if msg.topic != topics.ANOMALIES:
             return
         event = AnomalyEvent.decode(msg.value)
@@ -257,6 +261,9 @@ class VerifyStage:
     async def handle(self, msg: Message) -> list[Out]:
         topic, value = msg.topic, msg.value
         v = self.verifier
+        if topic == topics.TELEMETRY:
+            v.observe_frame(value)
+            return []
         if topic == topics.ANOMALIES:
             v.observe(AnomalyEvent.decode(value))
             return []
