@@ -88,7 +88,7 @@ def part_of_another(incident: Incident, live: Mapping[str, Incident], inventory:
             continue
         live_now = other.status in (IncidentStatus.OPEN, IncidentStatus.MITIGATING)
         roots = {other.candidates[other.attempt].entity_id}
-        if not live_now:  # where it began counts too: a later candidate may have been a guess
+        if not live_now or other.attempt:  # where it began counts too: a later candidate may be a guess
             roots.add(other.candidates[0].entity_id)
         state = "open" if live_now else f"{other.status.value} at tick {other.tick}"
         if root in roots:

@@ -276,3 +276,14 @@ def test_a_cell_is_held_for_an_nf_incident_above_it_whose_fault_shows_on_its_cel
     d.observe(anomaly("cell-0001-1", "drop_rate_ratio", 50))
     [held] = d.decide(incident("cell-0001-1", "handover_failure"))
     assert held.decision is DecisionKind.HOLD and "rooted on smf-1" in held.explanation
+
+
+def test_an_incident_that_moved_on_to_its_second_candidate_still_holds_what_lies_below_its_first():
+    d = decider()
+    link = incident("link-0001", "link_down", tick=48)
+    cell = Candidate(entity_id="cell-0001-2", score=0.5, fault_type="antenna_misconfig", explained=1)
+    moved = link.model_copy(update={"candidates": [*link.candidates, cell], "attempt": 1})
+    d.decide(moved)  # verify gave up on the link and tries the cell: the link may still be the fault
+    d.observe(anomaly("cell-0001-1", "packet_loss_ratio", 50))
+    [held] = d.decide(incident("cell-0001-1", "cell_congestion"))
+    assert held.decision is DecisionKind.HOLD and "link-0001" in held.explanation

@@ -9,7 +9,7 @@ import pytest
 from actuators import TelemetryTwin, effect_model
 from actuators.effects import parse_effects
 from actuators.policy import PolicyError
-from schemas import Candidate, Incident, IncidentStatus, ToolCall, kind_of
+from schemas import Candidate, Evidence, Incident, IncidentStatus, ToolCall, kind_of
 from simulator import CATALOGUE, Network, parse_scenario
 
 SCENARIO = """
@@ -180,3 +180,16 @@ def test_a_dry_run_of_a_recording_asks_the_twin_the_same_questions_and_gets_the_
     again = Recorder()
     asyncio.run(replay_dry_run(read_recording(path), Settings(), recorder=again))
     assert asked and [(d.incident_id, d.tick, d.twin) for d in again.decisions if d.twin is not None] == asked
+
+
+def test_a_fault_older_than_the_telemetry_held_is_judged_against_the_baselines_its_evidence_names():
+    twin, _ = fed(network(OUTAGE), AT + 80)  # the 32 ticks held, and any snapshot, are all dark
+    tool = call("restart_cell", "cell-0002-1")
+    bare = incident("cell-0002-1", "cell_outage", tick=AT + 80)
+    assert not twin.predict(tool, incident=bare, horizon=10).degraded
+    healthy = {"prb_utilization_ratio": 0.4, "throughput_mbps": 100.0, "active_users": 100.0, "cqi": 11.0}
+    told = [Evidence(entity_id="cell-0002-1", kpi=k, tick=AT, value=0.0, expected=v, score=9.0)
+            for k, v in healthy.items()]
+    cand = bare.candidates[0].model_copy(update={"evidence": told})
+    pred = twin.predict(tool, incident=bare.model_copy(update={"candidates": [cand]}), horizon=10)
+    assert pred.degraded and pred.p_improves > 0.5
