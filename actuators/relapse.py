@@ -29,7 +29,7 @@ from schemas import KPIS_BY_KIND, Candidate, Evidence, Incident, IncidentStatus
 MIDWAY = 0.5  # a KPI shows its fault when it is at least this far from its baseline to the faulty value
 RELAPSE_TICKS = 150  # how long a fixed root is watched for its symptoms coming back
 STILL = (2, 4)  # still faulty: showing in 2 of the last 4 ticks held (an intermittent fault is off 1–2)
-AGAIN = (3, 4)  # back: showing in 3 of the last 4 ticks held
+AGAIN = (2, 3)  # back: showing in 2 of the last 3 ticks held
 STALE_TICKS = 2  # telemetry older than this says nothing about now
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from actuators.aftercare import Aftercare
 from actuators.decide import action_id
 from actuators.effects import ToolEffect
 from actuators.forecast import DARK, LOAD_KPIS
 from actuators.history import TelemetryHistory
 from actuators.inventory import EQUIPMENT
-from actuators.relapse import AGAIN, RELAPSE_TICKS, STILL, Symptom, relapse, showing, symptoms_of
+from actuators.relapse import RELAPSE_TICKS, STILL, showing, symptoms_of
 from schemas import (
     ActionRequest,
     ActionResult,
@@ -44,15 +45,6 @@ class _Watch:
     twin: TwinPrediction | None = None
 
 
-@dataclass(frozen=True)
-class _Aftercare:
-    """A root fixed by an action, watched for its symptoms coming back."""
-
-    incident: Incident
-    symptoms: tuple[Symptom, ...]
-    until: int
-
-
 class Verifier:
     """Decides, tick by tick, whether incidents recovered.
 
@@ -72,7 +64,8 @@ class Verifier:
     Fed the telemetry (:meth:`observe_frame`), it also reads the KPIs themselves
     (:mod:`actuators.relapse`): an incident whose fault the telemetry still shows is not resolved
     because the detectors went quiet, and a root fixed by an action is watched for
-    ``relapse_ticks`` for its symptoms coming back, which opens a new incident.
+    ``relapse_ticks`` for its symptoms coming back, which opens a new incident
+    (:mod:`actuators.aftercare`; a workaround is reverted once the root has stayed healthy).
     """
 
     def __init__(self, *, recovery_ticks: int = 4, verify_ticks: int = 12, max_attempts: int = 2,
@@ -81,7 +74,7 @@ class Verifier:
         self.max_attempts, self.relapse_ticks = max_attempts, relapse_ticks
         self.effects = effects or {}
         self.telemetry: TelemetryHistory | None = None  # created by the first frame
-        self._aftercare: dict[str, _Aftercare] = {}  # fixed root -> its watch
+        self.aftercare = Aftercare(relapse_ticks=relapse_ticks)
         self._watch: dict[str, _Watch] = {}
         self._out: list[Record] = []
         self._closed: set[str] = set()  # closed before a restart, as the log says
@@ -195,19 +188,14 @@ class Verifier:
         return changes + self._relapses(tick)
 
     def _relapses(self, tick: int) -> list[Incident]:
-        """New incidents for fixed roots whose symptoms are back (unless an incident has it in hand)."""
-        out = []
+        """New incidents for fixed roots whose symptoms are back (unless an incident has it in hand);
+        reverts of workarounds no longer needed wait in :meth:`drain`."""
         busy = {w.incident.candidates[w.incident.attempt].entity_id for w in self._watch.values()}
-        for root, care in list(self._aftercare.items()):
-            if tick > care.until or self.telemetry is None:
-                del self._aftercare[root]
-            elif root not in busy and showing(care.symptoms, self.telemetry, tick, need=AGAIN[0],
-                                              of_last=AGAIN[1]):
-                del self._aftercare[root]
-                again = relapse(care.incident, care.symptoms, self.telemetry, tick)
-                self.track(again)
-                out.append(again)
-        return out
+        opened, records = self.aftercare.step(tick, self.telemetry, busy)
+        self._out += records
+        for again in opened:
+            self.track(again)
+        return opened
 
     def _still_showing(self, w: _Watch, tick: int) -> bool:
         """Does the telemetry still show the incident's fault, however quiet the detectors are?"""
@@ -266,9 +254,10 @@ class Verifier:
                quiet: bool = False) -> Incident:
         del self._watch[w.incident.incident_id]
         closed = w.incident.model_copy(update={"status": status, "tick": tick, "reason": reason})
-        if status is IncidentStatus.RESOLVED and w.acted_tick is not None:
-            root = closed.candidates[closed.attempt].entity_id
-            self._aftercare[root] = _Aftercare(closed, symptoms_of(closed), tick + self.relapse_ticks)
+        if status is IncidentStatus.RESOLVED and w.acted_tick is not None and w.action_id:
+            effect = self.effects.get(w.tool)
+            self.aftercare.start(closed, tick=tick, action_id=w.action_id, compensation=w.compensation,
+                                 revert_after=effect.revert_after_ticks if effect else None)
         if not quiet:  # an upstream decision that closes the incident already has its record
             resolved = status is IncidentStatus.RESOLVED
             came_true = None if w.twin is None or not w.action else w.twin.improves == resolved

@@ -3,17 +3,21 @@ that comes back after a fix opens a new incident."""
 
 from __future__ import annotations
 
-from actuators import Verifier
+import asyncio
+
+from actuators import Verifier, effect_model
 from actuators.history import TelemetryHistory
 from actuators.relapse import Symptom, showing, symptoms_of
 from schemas import (
     ActionResult,
     Candidate,
+    DecisionKind,
     EntityKind,
     Evidence,
     Incident,
     IncidentStatus,
     TelemetryFrame,
+    ToolCall,
     kpi_names,
 )
 
@@ -48,8 +52,9 @@ def fed(v: Verifier, ticks: range, kpis: dict[str, float]) -> None:
 
 
 def result(inc: Incident, tick: int) -> ActionResult:
+    undo = ToolCall(tool="rollback_change", target="link-0003", arguments={"target_id": "link-0003"})
     return ActionResult(action_id=f"{inc.incident_id}/0", incident_id=inc.incident_id, tick=tick,
-                        tool="reroute_link", target="link-0003", ok=True, detail="done")
+                        tool="reroute_link", target="link-0003", ok=True, detail="done", compensation=[undo])
 
 
 def test_only_service_kpis_and_demand_gone_dark_are_an_incidents_symptoms():
@@ -126,3 +131,57 @@ def test_an_incident_resolved_without_an_action_is_not_watched_for_a_relapse():
     assert done.status is IncidentStatus.RESOLVED
     fed(v, range(15, 40), FAULTY)
     assert v.on_tick(39) == []
+
+
+def test_the_verify_stage_reads_telemetry_and_judges_an_alarm_when_the_tick_closes():
+    from schemas import AlarmEvent, topics
+    from streams.runtime.bus import Message
+    from streams.runtime.stages import VerifyStage
+
+    stage = VerifyStage(Verifier(recovery_ticks=4))
+    inc = link_incident()
+    alarm = AlarmEvent(alarm_id="AL-1", entity_id="link-0003", tick=12, text="line card hardware fault",
+                       probable_cause="equipment")
+
+    async def run() -> tuple[list, list]:
+        await stage.handle(Message(topics.INCIDENTS, inc.incident_id, inc.encode(), 0))
+        for t in range(10, 13):
+            await stage.handle(Message(topics.TELEMETRY, "s1", frame(t, FAULTY), t))
+        handled = await stage.handle(Message(topics.ALARMS, "link-0003", alarm.encode(), 1))
+        return handled, await stage.on_tick(12)
+
+    handled, closed = asyncio.run(run())
+    assert handled == []  # the localizer types the incident again by the alarm first
+    [(_, _, record), *_] = [o for o in closed if isinstance(o[2], Incident)]
+    assert record.status is IncidentStatus.ESCALATED and "hardware" in record.reason
+    assert stage.verifier.telemetry is not None and stage.verifier.telemetry.latest_tick == 12
+
+
+def test_a_reroute_is_reverted_once_its_link_has_stayed_healthy_for_the_wait_to_restore_time():
+    v = Verifier(recovery_ticks=4, effects=effect_model())  # reroute_link: revert after 30 ticks
+    inc = fixed(v)
+    v.drain()
+    fed(v, range(16, 45), HEALTHY)
+    assert v.on_tick(44) == [] and v.drain() == []
+    fed(v, range(45, 46), HEALTHY)
+    v.on_tick(45)
+    record, request = v.drain()
+    assert record.decision is DecisionKind.ROLLBACK and "reverted" in record.outcome
+    assert request.action_id == f"{inc.incident_id}/0#rollback" and request.tool == "rollback_change"
+    fed(v, range(46, 80), HEALTHY)
+    assert v.on_tick(79) == [] and v.drain() == []  # once
+    fed(v, range(80, 83), FAULTY)
+    (again,) = v.on_tick(82)  # still watched: the fault coming back reopens it
+    assert again.candidates[0].entity_id == "link-0003"
+
+
+def test_a_fault_back_before_the_wait_to_restore_time_keeps_its_workaround_and_reopens():
+    v = Verifier(recovery_ticks=4, effects=effect_model())
+    fixed(v)
+    v.drain()
+    fed(v, range(16, 30), FAULTY)
+    (again,) = v.on_tick(29)
+    assert again.status is IncidentStatus.OPEN
+    fed(v, range(30, 60), HEALTHY)
+    v.on_tick(59)
+    assert not [r for r in v.drain() if getattr(r, "decision", None) is DecisionKind.ROLLBACK]
