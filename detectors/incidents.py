@@ -19,12 +19,17 @@ raised or cleared (equipment announces a hard failure 0–3 ticks late), for
 ``retype_ticks`` after it opened: when the type changes, a new version of
 the incident (same id, still open) carries the new type and the evidence
 it rests on.
+
+An alarm no incident is rooted on after ``ALARM_TICKS`` opens one on its
+entity (failed hardware may barely move a KPI), and an open incident opened
+elsewhere (verify reopens a fixed fault that came back) is tracked like one
+of the tracker's own. Runs of anomalous ticks are :mod:`detectors.runs`'.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 
 from detectors.alarms import ActiveAlarms
@@ -33,6 +38,7 @@ from detectors.graph import TopologyGraph
 from detectors.localizer import Finding, Hypothesis, Pair, Seen, localize
 from detectors.profiles import SymptomProfiles
 from detectors.ranking import RankingModel
+from detectors.runs import AnomalyRuns
 from schemas import KPIS_BY_KIND, AlarmEvent, AnomalyEvent, Candidate, Evidence, Incident, IncidentStatus
 
 _ALL_KPIS = frozenset(k.name for kpis in KPIS_BY_KIND.values() for k in kpis)
@@ -44,21 +50,6 @@ _RETIRED_KEPT = 10_000  # ids of retired incidents remembered, so a late copy is
 class _Tracked:
     incident: Incident
     pairs: set[Pair] = field(default_factory=set)
-
-
-@dataclass
-class _Run:
-    """One KPI's current run of anomalous ticks: where it started, its last tick, its largest score."""
-
-    onset: int
-    last: int
-    score: float
-    value: float
-    expected: float
-
-    @property
-    def length(self) -> int:
-        return self.last - self.onset + 1
 
 
 class IncidentTracker:
@@ -85,23 +76,13 @@ class IncidentTracker:
         self.window, self.persist, self.retype_ticks = window, persist, retype_ticks
         self.classifier, self.calibration = classifier, calibration
         self.model, self.profiles, self.unremedied = model, profiles, unremedied
-        self._last: dict[str, dict[str, _Run]] = defaultdict(dict)  # entity -> KPI -> its current run
+        self._runs = AnomalyRuns()
         self._active: dict[str, _Tracked] = {}
         self._retired: OrderedDict[str, None] = OrderedDict()  # lately retired: never tracked again
         self.alarms = ActiveAlarms()
 
     def observe(self, event: AnomalyEvent) -> None:
-        kpis = self._last[event.entity_id]
-        run = kpis.get(event.kpi)
-        if run is not None and run.last == event.tick:
-            if event.score > run.score:
-                run.score, run.value, run.expected = event.score, event.value, event.expected
-        elif run is not None and run.last == event.tick - 1:
-            run.last = event.tick
-            if event.score > run.score:
-                run.score, run.value, run.expected = event.score, event.value, event.expected
-        else:
-            kpis[event.kpi] = _Run(event.tick, event.tick, event.score, event.value, event.expected)
+        self._runs.observe(event)
 
     def update_status(self, incident: Incident) -> None:
         """Take a status change made elsewhere (verify): resolved retires the incident. An open incident
@@ -135,18 +116,15 @@ class IncidentTracker:
         claims every KPI of its entities: findings there merge into it rather than open a
         second incident for the same fault.
         """
-        latest = max((r.last for kpis in self._last.values() for r in kpis.values()), default=0)
+        latest = self._runs.latest()
         for inc in incidents:
             entities = {*inc.symptoms, inc.candidates[0].entity_id}
             if inc.status is IncidentStatus.RESOLVED or (
                     inc.status is IncidentStatus.ESCALATED
-                    and not any(self._persistent(e, latest) for e in entities)):
+                    and not any(self._runs.persistent(e, latest, window=self.window, persist=self.persist)
+                                for e in entities)):
                 continue
             self._active[inc.incident_id] = _Tracked(inc, {(e, k) for e in entities for k in _ALL_KPIS})
-
-    def _persistent(self, entity: str, tick: int) -> bool:
-        return any(r.last > tick - self.window and r.length >= self.persist
-                   for r in self._last.get(entity, {}).values())
 
     def active(self) -> list[Incident]:
         return [t.incident for t in self._active.values()]
@@ -154,7 +132,7 @@ class IncidentTracker:
     def close_tick(self, tick: int) -> list[Incident]:
         """Localize on the window ending at ``tick``; return incidents opened, or typed again, at this
         tick."""
-        anomalous, fresh = self._evidence(tick)
+        anomalous, fresh = self._runs.window(tick, window=self.window, persist=self.persist)
         opened = []
         for finding in localize(anomalous, self.graph, model=self.model, profiles=self.profiles):
             tracked = self._match(finding.best)
@@ -175,37 +153,18 @@ class IncidentTracker:
         for entity in self.alarms.unheeded(rooted, tick, after=ALARM_TICKS):  # a fault nothing localized
             if entity in self.graph:
                 opened.append(self._open_announced(entity, tick, anomalous))
-        self._retire_quiet_escalations(self._last)  # any anomaly in the window: a flicker has not cleared
+        self._retire_quiet_escalations(self._runs)  # any anomaly in the window: a flicker has not cleared
         return opened
 
     def alarm(self, event: AlarmEvent) -> None:
         """An alarm raised or cleared: evidence of the fault type on its entity."""
         self.alarms.note(event)
 
-    def _evidence(self, tick: int) -> tuple[dict[str, dict[str, Seen]], set[str]]:
-        """Persistent anomalies in the window (entity → KPI → its run), and the entities persistent now."""
-        horizon = tick - self.window
-        anomalous: dict[str, dict[str, Seen]] = {}
-        fresh: set[str] = set()
-        for e, kpis in list(self._last.items()):
-            live = {k: r for k, r in kpis.items() if r.last > horizon}
-            if not live:
-                del self._last[e]
-                continue
-            self._last[e] = live
-            persistent = {k: Seen(r.onset, r.score, r.value, r.expected) for k, r in live.items()
-                          if r.length >= self.persist}
-            if persistent:
-                anomalous[e] = persistent
-            if any(r.last == tick and r.length >= self.persist for r in live.values()):
-                fresh.add(e)
-        return anomalous, fresh
-
     def _corroborated(self, best: Hypothesis) -> bool:
         if len(best.explains) >= 2:
             return True
         ((entity, kpi),) = best.explains
-        return self._last[entity][kpi].length > self.persist
+        return self._runs.length(entity, kpi) > self.persist
 
     def _match(self, best: Hypothesis) -> _Tracked | None:
         for tracked in self._active.values():
@@ -285,7 +244,7 @@ class IncidentTracker:
     def _calibrated(self, raw: float) -> float:
         return raw if self.calibration is None else round(self.calibration(raw), 3)
 
-    def _retire_quiet_escalations(self, anomalous: Mapping[str, object]) -> None:
+    def _retire_quiet_escalations(self, anomalous: Container[str]) -> None:
         for iid, tracked in list(self._active.items()):
             if tracked.incident.status is IncidentStatus.ESCALATED and not any(
                     e in anomalous for e, _ in tracked.pairs):
