@@ -69,7 +69,8 @@ def signature_features(root: str, anomalous: Mapping[str, AbstractSet[str]], gra
 
 
 class FaultTypeClassifier:
-    """Multinomial logistic regression over :func:`signature_features`, restricted to the root's kind.
+    """Multinomial logistic regression over :func:`signature_features`, one per root kind: a cell's
+    fault types are told apart on cells' episodes only, an NF's on that NF's.
 
     Examples
     --------
@@ -87,21 +88,35 @@ class FaultTypeClassifier:
         self.C, self.seed = C, seed
 
     def fit(self, X: np.ndarray, y: list[str]) -> FaultTypeClassifier:
-        self._model = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(X, y)
-        kinds = np.asarray(X)[:, : len(OBSERVABLE_KINDS)].argmax(axis=1)
-        self._types = {k: frozenset(t for t, i in zip(y, kinds, strict=True) if i == n)
-                       for n, k in enumerate(OBSERVABLE_KINDS)}
-        self._announces = _announcing(np.asarray(X)[:, -len(CAUSES):] > 0, np.asarray(y))
+        X, labels = np.asarray(X), np.asarray(y)
+        kinds = X[:, : len(OBSERVABLE_KINDS)].argmax(axis=1)
+        self._types: dict[EntityKind, tuple[str, ...]] = {}
+        self._models: dict[EntityKind, LogisticRegression] = {}
+        for n, kind in enumerate(OBSERVABLE_KINDS):
+            rows = kinds == n
+            self._types[kind] = tuple(sorted({str(t) for t in labels[rows]}))
+            if len(self._types[kind]) > 1:
+                self._models[kind] = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(
+                    X[rows], labels[rows])
+        self._announces = _announcing(X[:, -len(CAUSES):] > 0, labels)
         return self
 
     def fault_types(self, kind: EntityKind) -> frozenset[str]:
         """The fault types the training episodes showed on roots of ``kind``."""
-        return self._types.get(kind, frozenset())
+        return frozenset(self._types.get(kind, ()))
 
     @property
     def types(self) -> frozenset[str]:
         """Every fault type the training episodes showed."""
-        return frozenset(str(c) for c in self._model.classes_)
+        return frozenset(t for types in self._types.values() for t in types)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The likeliest type of each row's root kind (no alarms or policies considered)."""
+        out = []
+        for x in np.asarray(X):
+            classes, p = self._proba(OBSERVABLE_KINDS[int(x[: len(OBSERVABLE_KINDS)].argmax())], x)
+            out.append(classes[int(p.argmax())] if len(classes) else "unknown")
+        return np.array(out)
 
     def classify(self, root: str, anomalous: Mapping[str, AbstractSet[str]], graph: TopologyGraph,
                  alarms: Mapping[str, AbstractSet[str]] | None = None, dark: AbstractSet[str] = frozenset(),
@@ -114,20 +129,27 @@ class FaultTypeClassifier:
         on the root: naming a fixable fault unfixable would leave it unfixed. A root with no anomaly
         of its own yet is typed by its announcement alone, if one stands.
         """
-        allowed = self.fault_types(graph.kind(root))
+        kind = graph.kind(root)
+        allowed = self.fault_types(kind)
         standing = (alarms or {}).get(root, frozenset())
         announced = {self._announces[c] for c in standing if c in self._announces} & allowed
         if len(announced) == 1 and (announced & unremedied or not anomalous.get(root)):
             return announced.pop(), 1.0
-        x = signature_features(root, anomalous, graph, alarms, dark)
-        proba = self._model.predict_proba(x[None, :])[0]
-        classes = self._model.classes_
-        keep = np.array([c in allowed and (c not in unremedied or c in announced) for c in classes])
+        classes, proba = self._proba(kind, signature_features(root, anomalous, graph, alarms, dark))
+        keep = np.array([c not in unremedied or c in announced for c in classes], dtype=bool)
         if not keep.any():
             return (min(allowed) if allowed else "unknown"), 0.0
         p = np.where(keep, proba, 0.0)
         best = int(p.argmax())
         return str(classes[best]), float(p[best] / p.sum())
+
+    def _proba(self, kind: EntityKind | None, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The kind's classes and their probabilities for ``x``."""
+        model = self._models.get(kind) if kind is not None else None
+        if model is None:
+            types = self._types.get(kind, ()) if kind is not None else ()
+            return np.array(types), np.ones(len(types))
+        return model.classes_, model.predict_proba(x[None, :])[0]
 
 
 def _announcing(raised: np.ndarray, y: np.ndarray) -> dict[str, str]:

@@ -216,9 +216,9 @@ def episodes(
     learned = write_episodes(path, seed=seed, per_type=per_type, ranking=ranking, world=world,
                              typing_world=typing_world)
     held = learned.held_out
-    typer.echo(f"{len(learned.classifier_y)} labelled episodes ({per_type} faults of each type simulated, "
-               f"seed {seed}) and {len(learned.calibration[0])} findings on pairs of faults for the "
-               f"confidence calibration → {path}")
+    typer.echo(f"{len(learned.classifier_y)} labelled episodes for the classifier ({2 * per_type} faults of "
+               f"each type, seed {seed}) and {len(learned.calibration[0])} findings on pairs of faults for "
+               f"the confidence calibration → {path}")
     typer.echo(f"symptom profiles and loop ranking weights → {ranking}; held out (seed {seed + 3}, "
                f"{held['faults']} faults): root top-1 {held['top1']:.3f}, top-3 {held['top3']:.3f}; "
                f"fault type ({typing_world} world, seeds {seed + 3} and {seed + 5}, "
