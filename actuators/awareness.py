@@ -88,12 +88,12 @@ def part_of_another(incident: Incident, live: Mapping[str, Incident], inventory:
             continue
         live_now = other.status in (IncidentStatus.OPEN, IncidentStatus.MITIGATING)
         roots = {other.candidates[other.attempt].entity_id}
-        if not live_now:  # where it began counts too: a later candidate may have been a guess
+        if not live_now or other.attempt:  # where it began counts too: a later candidate may be a guess
             roots.add(other.candidates[0].entity_id)
         state = "open" if live_now else f"{other.status.value} at tick {other.tick}"
         if root in roots:
             return f"incident {iid} ({state}) is rooted on {root} too"
-        if roots & above:
+        if roots & above and _reached(other, min(roots & above), kind, mine, inventory, reaches):
             return f"incident {iid} ({state}) is rooted on {min(roots & above)}, and {root} depends on it"
         spread = [e for e in other.symptoms if e not in roots]
         if (mine and len(spread) >= 3 and incident.tick - other.opened_tick <= CONCURRENT_TICKS
@@ -112,6 +112,18 @@ def part_of_another(incident: Incident, live: Mapping[str, Incident], inventory:
                         f"{incident.opened_tick - other.opened_tick} ticks before this one); the inventory "
                         f"may miss that edge")
     return ""
+
+
+def _reached(other: Incident, up: str, kind: EntityKind | None, mine: set[str], inventory: Inventory,
+             reaches: Reaches | None) -> bool:
+    """Could the other incident's fault, on ``up``, make most of ``mine`` anomalous on an entity of
+    ``kind`` behind it? (Without the learned reach, or without KPIs to judge by: assume so.) An AMF
+    fault does not put loss on a link, though the link depends on the AMF."""
+    up_kind = inventory.kind(up)
+    if reaches is None or not mine or kind is None or up_kind is None:
+        return True
+    types = {c.fault_type for c in other.candidates if c.entity_id == up and c.fault_type}
+    return not types or any(2 * sum(reaches(t, up_kind, kind, k) for k in mine) >= len(mine) for t in types)
 
 
 def _in_play(other: Incident, tick: int) -> bool:

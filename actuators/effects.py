@@ -102,6 +102,7 @@ class ToolEffect(BaseModel):
     recovery_ticks: Span = (2, 8)
     costs: tuple[Cost, ...] = ()
     parameter: ParameterRule | None = None
+    revert_after_ticks: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _spans(self) -> Self:

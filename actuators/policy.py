@@ -114,6 +114,10 @@ class PolicyTable:
         found = [r for r in self.rules.values() if r.fault_type == fault_type]
         return max(found, key=lambda r: r.priority) if found else None
 
+    def fault_types(self) -> frozenset[str]:
+        """The fault types some rule remedies."""
+        return frozenset(r.fault_type for r in self.rules.values())
+
     def match(self, candidate: Candidate, confidence: float) -> Match:
         """The highest-priority rule matching the candidate whose confidence range holds ``confidence``."""
         found = sorted((r for r in self.rules.values() if r.matches(candidate)),

@@ -179,6 +179,8 @@ class TelemetryTwin:
         series = self.history.series(entities)
         parts: list[tuple] = []
         from_detectors = 0
+        told = {(v.entity_id, v.kpi): v.expected  # the detectors' baselines when they flagged the fault
+                for c in {0, incident.attempt} for v in incident.candidates[c].evidence}
         for e in entities:
             if e not in series:
                 continue
@@ -190,9 +192,9 @@ class TelemetryTwin:
             base, sigma = baseline(ticks, values, incident.opened_tick - 4)
             base = self._before(e, incident, ticks, base)
             own = base.copy()  # from the telemetry alone: the detectors' may be from another time
-            for j, name in enumerate(names):
-                seen = self._expected.get((e, name))
-                if seen is not None:
+            for j, name in enumerate(names):  # theirs lately, else as the incident's evidence has it
+                seen = self._expected.get((e, name), (0, told.get((e, name))))
+                if seen[1] is not None:
                     base[j] = seen[1]
                     from_detectors += 1
             sigma = np.maximum(sigma, RELATIVE_FLOOR * np.abs(base))  # a dark history has no spread

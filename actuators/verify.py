@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from actuators.aftercare import Aftercare
 from actuators.decide import action_id
 from actuators.effects import ToolEffect
 from actuators.forecast import DARK, LOAD_KPIS
+from actuators.history import TelemetryHistory
 from actuators.inventory import EQUIPMENT
+from actuators.relapse import RELAPSE_TICKS, STILL, showing, symptoms_of
 from schemas import (
     ActionRequest,
     ActionResult,
@@ -57,13 +60,21 @@ class Verifier:
     Records delivered again (after a worker restart) change nothing: an incident closed
     in the log is not watched again, an older version does not replace a newer one, and
     a result counts only for the current attempt's action, once.
+
+    Fed the telemetry (:meth:`observe_frame`), it also reads the KPIs themselves
+    (:mod:`actuators.relapse`): an incident whose fault the telemetry still shows is not resolved
+    because the detectors went quiet, and a root fixed by an action is watched for
+    ``relapse_ticks`` for its symptoms coming back, which opens a new incident
+    (:mod:`actuators.aftercare`; a workaround is reverted once the root has stayed healthy).
     """
 
     def __init__(self, *, recovery_ticks: int = 4, verify_ticks: int = 12, max_attempts: int = 2,
-                 effects: dict[str, ToolEffect] | None = None) -> None:
+                 effects: dict[str, ToolEffect] | None = None, relapse_ticks: int = RELAPSE_TICKS) -> None:
         self.recovery_ticks, self.verify_ticks = recovery_ticks, verify_ticks
-        self.max_attempts = max_attempts
+        self.max_attempts, self.relapse_ticks = max_attempts, relapse_ticks
         self.effects = effects or {}
+        self.telemetry: TelemetryHistory | None = None  # created by the first frame
+        self.aftercare = Aftercare(relapse_ticks=relapse_ticks)
         self._watch: dict[str, _Watch] = {}
         self._out: list[Record] = []
         self._closed: set[str] = set()  # closed before a restart, as the log says
@@ -119,6 +130,12 @@ class Verifier:
             if event.entity_id in w.entities and not (demand and w.acted_tick is not None):
                 w.last_anomaly = max(w.last_anomaly, event.tick)
 
+    def observe_frame(self, raw: bytes) -> None:
+        """A telemetry frame: the KPIs themselves, read when the anomalies alone would mislead."""
+        if self.telemetry is None:
+            self.telemetry = TelemetryHistory(ticks=8)
+        self.telemetry.add(raw)
+
     def acted(self, result: ActionResult) -> Incident | None:
         """Note an executed workflow; the incident is now mitigating (or escalated if it failed)."""
         w = self._watch.get(result.incident_id)
@@ -168,7 +185,22 @@ class Verifier:
             change = self._judge(w, tick)
             if change is not None:
                 changes.append(change)
-        return changes
+        return changes + self._relapses(tick)
+
+    def _relapses(self, tick: int) -> list[Incident]:
+        """New incidents for fixed roots whose symptoms are back (unless an incident has it in hand);
+        reverts of workarounds no longer needed wait in :meth:`drain`."""
+        busy = {w.incident.candidates[w.incident.attempt].entity_id for w in self._watch.values()}
+        opened, records = self.aftercare.step(tick, self.telemetry, busy)
+        self._out += records
+        for again in opened:
+            self.track(again)
+        return opened
+
+    def _still_showing(self, w: _Watch, tick: int) -> bool:
+        """Does the telemetry still show the incident's fault, however quiet the detectors are?"""
+        return self.telemetry is not None and showing(symptoms_of(w.incident), self.telemetry, tick,
+                                                      need=STILL[0], of_last=STILL[1])
 
     def drain(self) -> list[Record]:
         """Decision records and rollback requests decided since the last call."""
@@ -176,7 +208,7 @@ class Verifier:
         return out
 
     def _judge(self, w: _Watch, tick: int) -> Incident | None:
-        if tick - w.last_anomaly >= self.recovery_ticks:
+        if tick - w.last_anomaly >= self.recovery_ticks and not self._still_showing(w, tick):
             how = f"after {w.action} (applied at tick {w.acted_tick})" if w.action else "without action"
             return self._close(w, IncidentStatus.RESOLVED, tick,
                                f"KPIs of {len(w.entities)} entities back to baseline for "
@@ -222,6 +254,10 @@ class Verifier:
                quiet: bool = False) -> Incident:
         del self._watch[w.incident.incident_id]
         closed = w.incident.model_copy(update={"status": status, "tick": tick, "reason": reason})
+        if status is IncidentStatus.RESOLVED and w.acted_tick is not None and w.action_id:
+            effect = self.effects.get(w.tool)
+            self.aftercare.start(closed, tick=tick, action_id=w.action_id, compensation=w.compensation,
+                                 revert_after=effect.revert_after_ticks if effect else None)
         if not quiet:  # an upstream decision that closes the incident already has its record
             resolved = status is IncidentStatus.RESOLVED
             came_true = None if w.twin is None or not w.action else w.twin.improves == resolved

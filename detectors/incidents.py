@@ -14,46 +14,42 @@ ones once their anomalies have cleared.
 
 A fault that ramps or flickers shows one KPI first and its others later, so
 an open incident nothing has been done about yet is typed again when a
-finding on its root brings new anomalies (for ``retype_ticks`` after it
-opened): when the type changes, a new version of the incident (same id,
-still open) carries the new type and the evidence it rests on.
+finding on its root brings new anomalies, or when an alarm on its root is
+raised or cleared (equipment announces a hard failure 0–3 ticks late), for
+``retype_ticks`` after it opened: when the type changes, a new version of
+the incident (same id, still open) carries the new type and the evidence
+it rests on.
+
+An alarm no incident is rooted on after ``ALARM_TICKS`` opens one on its
+entity (failed hardware may barely move a KPI), and an open incident opened
+elsewhere (verify reopens a fixed fault that came back) is tracked like one
+of the tracker's own. Runs of anomalous ticks are :mod:`detectors.runs`'.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 
-from detectors.classifier import FaultTypeClassifier
+from detectors.alarms import ActiveAlarms
+from detectors.classifier import FaultTypeClassifier, gone_dark
 from detectors.graph import TopologyGraph
 from detectors.localizer import Finding, Hypothesis, Pair, Seen, localize
 from detectors.profiles import SymptomProfiles
 from detectors.ranking import RankingModel
-from schemas import KPIS_BY_KIND, AnomalyEvent, Candidate, Evidence, Incident, IncidentStatus
+from detectors.runs import AnomalyRuns
+from schemas import KPIS_BY_KIND, AlarmEvent, AnomalyEvent, Candidate, Evidence, Incident, IncidentStatus
 
 _ALL_KPIS = frozenset(k.name for kpis in KPIS_BY_KIND.values() for k in kpis)
+ALARM_TICKS = 3  # an alarm no incident is rooted on after this many ticks opens one on its entity
+_RETIRED_KEPT = 10_000  # ids of retired incidents remembered, so a late copy is not tracked again
 
 
 @dataclass
 class _Tracked:
     incident: Incident
     pairs: set[Pair] = field(default_factory=set)
-
-
-@dataclass
-class _Run:
-    """One KPI's current run of anomalous ticks: where it started, its last tick, its largest score."""
-
-    onset: int
-    last: int
-    score: float
-    value: float
-    expected: float
-
-    @property
-    def length(self) -> int:
-        return self.last - self.onset + 1
 
 
 class IncidentTracker:
@@ -67,41 +63,48 @@ class IncidentTracker:
         Consecutive ticks a KPI must be anomalous before it counts as evidence.
     retype_ticks
         How long after opening an incident that is still open is typed again as evidence grows.
+    unremedied
+        Fault types no policy fixes: the classifier names them only when it is sure.
     """
 
     def __init__(self, *, graph: TopologyGraph, window: int = 3, persist: int = 2,
                  classifier: FaultTypeClassifier | None = None,
                  calibration: Callable[[float], float] | None = None, model: RankingModel | None = None,
-                 profiles: SymptomProfiles | None = None, retype_ticks: int = 30) -> None:
+                 profiles: SymptomProfiles | None = None, retype_ticks: int = 30,
+                 unremedied: frozenset[str] = frozenset()) -> None:
         self.graph = graph
         self.window, self.persist, self.retype_ticks = window, persist, retype_ticks
         self.classifier, self.calibration = classifier, calibration
-        self.model, self.profiles = model, profiles
-        self._last: dict[str, dict[str, _Run]] = defaultdict(dict)  # entity -> KPI -> its current run
+        self.model, self.profiles, self.unremedied = model, profiles, unremedied
+        self._runs = AnomalyRuns()
         self._active: dict[str, _Tracked] = {}
+        self._retired: OrderedDict[str, None] = OrderedDict()  # lately retired: never tracked again
+        self.alarms = ActiveAlarms()
 
     def observe(self, event: AnomalyEvent) -> None:
-        kpis = self._last[event.entity_id]
-        run = kpis.get(event.kpi)
-        if run is not None and run.last == event.tick:
-            if event.score > run.score:
-                run.score, run.value, run.expected = event.score, event.value, event.expected
-        elif run is not None and run.last == event.tick - 1:
-            run.last = event.tick
-            if event.score > run.score:
-                run.score, run.value, run.expected = event.score, event.value, event.expected
-        else:
-            kpis[event.kpi] = _Run(event.tick, event.tick, event.score, event.value, event.expected)
+        self._runs.observe(event)
 
     def update_status(self, incident: Incident) -> None:
-        """Take a status change made elsewhere (verify): resolved retires the incident."""
-        tracked = self._active.get(incident.incident_id)
+        """Take a status change made elsewhere (verify): resolved retires the incident. An open incident
+        opened elsewhere (verify reopens a fixed fault whose symptoms came back) is tracked like one of
+        this tracker's own, so findings on its root merge into it."""
+        iid = incident.incident_id
+        tracked = self._active.get(iid)
         if tracked is None:
+            if incident.status is IncidentStatus.OPEN and not incident.attempt and iid not in self._retired:
+                pairs = {(e.entity_id, e.kpi) for c in incident.candidates[:1] for e in c.evidence}
+                self._active[iid] = _Tracked(incident, pairs)
             return
         if incident.status is IncidentStatus.RESOLVED:
-            del self._active[incident.incident_id]
+            self._retire(iid)
         else:
             tracked.incident = incident
+
+    def _retire(self, incident_id: str) -> None:
+        del self._active[incident_id]
+        self._retired[incident_id] = None
+        while len(self._retired) > _RETIRED_KEPT:
+            self._retired.popitem(last=False)
 
     def restore(self, incidents: Iterable[Incident]) -> None:
         """Take back incidents after a restart: the latest version of each, read from the log.
@@ -113,18 +116,15 @@ class IncidentTracker:
         claims every KPI of its entities: findings there merge into it rather than open a
         second incident for the same fault.
         """
-        latest = max((r.last for kpis in self._last.values() for r in kpis.values()), default=0)
+        latest = self._runs.latest()
         for inc in incidents:
             entities = {*inc.symptoms, inc.candidates[0].entity_id}
             if inc.status is IncidentStatus.RESOLVED or (
                     inc.status is IncidentStatus.ESCALATED
-                    and not any(self._persistent(e, latest) for e in entities)):
+                    and not any(self._runs.persistent(e, latest, window=self.window, persist=self.persist)
+                                for e in entities)):
                 continue
             self._active[inc.incident_id] = _Tracked(inc, {(e, k) for e in entities for k in _ALL_KPIS})
-
-    def _persistent(self, entity: str, tick: int) -> bool:
-        return any(r.last > tick - self.window and r.length >= self.persist
-                   for r in self._last.get(entity, {}).values())
 
     def active(self) -> list[Incident]:
         return [t.incident for t in self._active.values()]
@@ -132,44 +132,39 @@ class IncidentTracker:
     def close_tick(self, tick: int) -> list[Incident]:
         """Localize on the window ending at ``tick``; return incidents opened, or typed again, at this
         tick."""
-        anomalous, fresh = self._evidence(tick)
+        anomalous, fresh = self._runs.window(tick, window=self.window, persist=self.persist)
         opened = []
         for finding in localize(anomalous, self.graph, model=self.model, profiles=self.profiles):
             tracked = self._match(finding.best)
             if tracked is not None:
                 grown = bool(finding.best.explains - tracked.pairs)
                 tracked.pairs |= finding.best.explains
-                if grown and (again := self._retype(tracked, finding, tick, anomalous)) is not None:
+                if grown and (again := self._retype(tracked, tick, anomalous, finding)) is not None:
                     opened.append(again)
             elif finding.best.entity_id in fresh and self._corroborated(finding.best):
                 opened.append(self._open(finding, tick, anomalous))
-        self._retire_quiet_escalations(self._last)  # any anomaly in the window: a flicker has not cleared
+        alarmed = self.alarms.changed() - {i.candidates[0].entity_id for i in opened}
+        for tracked in list(self._active.values()):  # an alarm raised or cleared on a root: typed again
+            root = tracked.incident.candidates[0].entity_id
+            if root in alarmed and (again := self._retype(tracked, tick, anomalous)) is not None:
+                opened.append(again)
+        rooted = {i.candidates[i.attempt].entity_id for i in self.active()} | {
+            i.candidates[0].entity_id for i in self.active()}
+        for entity in self.alarms.unheeded(rooted, tick, after=ALARM_TICKS):  # a fault nothing localized
+            if entity in self.graph:
+                opened.append(self._open_announced(entity, tick, anomalous))
+        self._retire_quiet_escalations(self._runs)  # any anomaly in the window: a flicker has not cleared
         return opened
 
-    def _evidence(self, tick: int) -> tuple[dict[str, dict[str, Seen]], set[str]]:
-        """Persistent anomalies in the window (entity → KPI → its run), and the entities persistent now."""
-        horizon = tick - self.window
-        anomalous: dict[str, dict[str, Seen]] = {}
-        fresh: set[str] = set()
-        for e, kpis in list(self._last.items()):
-            live = {k: r for k, r in kpis.items() if r.last > horizon}
-            if not live:
-                del self._last[e]
-                continue
-            self._last[e] = live
-            persistent = {k: Seen(r.onset, r.score, r.value, r.expected) for k, r in live.items()
-                          if r.length >= self.persist}
-            if persistent:
-                anomalous[e] = persistent
-            if any(r.last == tick and r.length >= self.persist for r in live.values()):
-                fresh.add(e)
-        return anomalous, fresh
+    def alarm(self, event: AlarmEvent) -> None:
+        """An alarm raised or cleared: evidence of the fault type on its entity."""
+        self.alarms.note(event)
 
     def _corroborated(self, best: Hypothesis) -> bool:
         if len(best.explains) >= 2:
             return True
         ((entity, kpi),) = best.explains
-        return self._last[entity][kpi].length > self.persist
+        return self._runs.length(entity, kpi) > self.persist
 
     def _match(self, best: Hypothesis) -> _Tracked | None:
         for tracked in self._active.values():
@@ -184,9 +179,8 @@ class IncidentTracker:
         best = finding.best
         candidates = [_candidate(h) for h in (best, *finding.alternatives)]
         if self.classifier is not None:  # where: the ranking; what: the learned classifier
-            kpis = {e: set(k) for e, k in anomalous.items()}
-            fault_type, _ = self.classifier.classify(best.entity_id, kpis, self.graph)
-            candidates[0] = candidates[0].model_copy(update={"fault_type": fault_type})
+            candidates[0] = candidates[0].model_copy(update={"fault_type": self._type_of(best.entity_id,
+                                                                                          anomalous)})
         incident = Incident(
             incident_id=incident_id(tick, best.entity_id), status=IncidentStatus.OPEN, opened_tick=tick,
             tick=tick, fault_type=candidates[0].fault_type, confidence=self._confidence(finding),
@@ -194,36 +188,67 @@ class IncidentTracker:
         self._active[incident.incident_id] = _Tracked(incident, set(best.explains))
         return incident
 
-    def _retype(self, tracked: _Tracked, finding: Finding, tick: int,
-                anomalous: dict[str, dict[str, Seen]]) -> Incident | None:
-        """A new version of an open, untouched incident whose type the grown evidence changes."""
+    def _open_announced(self, entity: str, tick: int, anomalous: dict[str, dict[str, Seen]]) -> Incident:
+        """An incident on an entity whose alarm has stood ``ALARM_TICKS`` with no incident rooted on it,
+        whatever its KPIs show: failed hardware may degrade a cell too little to flag, or only show on
+        the cells behind an NF, and the alarm says where the fault is. (Sooner, the KPIs usually tell
+        more, and an incident opened on them is typed with the alarm too.)"""
+        own = anomalous.get(entity, {})
+        evidence = [Evidence(entity_id=entity, kpi=k, tick=int(s.onset), value=s.value, expected=s.expected,
+                             score=round(s.score, 3)) for k, s in sorted(own.items())]
+        fault_type = self._type_of(entity, anomalous)
+        cand = Candidate(entity_id=entity, score=1.0, fault_type=fault_type, explained=1, evidence=evidence)
+        incident = Incident(
+            incident_id=incident_id(tick, entity), status=IncidentStatus.OPEN, opened_tick=tick, tick=tick,
+            fault_type=fault_type, confidence=self._calibrated(1.0),
+            candidates=[cand], symptoms=[entity],
+            reason=f"alarms {', '.join(sorted(self.alarms.causes(entity)))} on {entity}")
+        self._active[incident.incident_id] = _Tracked(incident, {(entity, k) for k in own})
+        return incident
+
+    def _retype(self, tracked: _Tracked, tick: int, anomalous: dict[str, dict[str, Seen]],
+                finding: Finding | None = None) -> Incident | None:
+        """A new version of an open, untouched incident whose type the grown evidence (``finding``) or
+        the alarms now standing on its root change."""
         inc = tracked.incident
         root = inc.candidates[0].entity_id
         if (self.classifier is None or inc.status is not IncidentStatus.OPEN or inc.attempt
-                or finding.best.entity_id != root or tick - inc.opened_tick > self.retype_ticks):
+                or (finding is not None and finding.best.entity_id != root)
+                or tick - inc.opened_tick > self.retype_ticks):
             return None
-        kpis = {e: set(k) for e, k in anomalous.items()}
-        fault_type, _ = self.classifier.classify(root, kpis, self.graph)
+        fault_type = self._type_of(root, anomalous)
         if fault_type == inc.fault_type:
             return None
-        best = _candidate(finding.best).model_copy(update={"fault_type": fault_type})
+        first = _candidate(finding.best) if finding is not None else inc.candidates[0]
+        grown = set(finding.best.entities) if finding is not None else set()
+        on = f"the evidence since tick {inc.opened_tick}" if finding is not None else f"the alarms on {root}"
         again = inc.model_copy(update={
-            "tick": tick, "fault_type": fault_type, "candidates": [best, *inc.candidates[1:]],
-            "symptoms": sorted(set(inc.symptoms) | set(finding.best.entities)),
-            "reason": f"typed again at tick {tick}: {fault_type}, not {inc.fault_type}, on the evidence "
-                      f"since tick {inc.opened_tick}"})
+            "tick": tick, "fault_type": fault_type,
+            "candidates": [first.model_copy(update={"fault_type": fault_type}), *inc.candidates[1:]],
+            "symptoms": sorted(set(inc.symptoms) | grown),
+            "reason": f"typed again at tick {tick}: {fault_type}, not {inc.fault_type}, on {on}"})
         tracked.incident = again
         return again
 
+    def _type_of(self, root: str, anomalous: dict[str, dict[str, Seen]]) -> str | None:
+        """The classifier's fault type for ``root`` on the window's anomalies and the alarms standing."""
+        if self.classifier is None:
+            return None
+        kpis = {e: set(k) for e, k in anomalous.items()}
+        return self.classifier.classify(root, kpis, self.graph, self.alarms, gone_dark(anomalous),
+                                        self.unremedied)[0]
+
     def _confidence(self, finding: Finding) -> float:
-        raw = finding.confidence
+        return self._calibrated(finding.confidence)
+
+    def _calibrated(self, raw: float) -> float:
         return raw if self.calibration is None else round(self.calibration(raw), 3)
 
-    def _retire_quiet_escalations(self, anomalous: Mapping[str, object]) -> None:
+    def _retire_quiet_escalations(self, anomalous: Container[str]) -> None:
         for iid, tracked in list(self._active.items()):
             if tracked.incident.status is IncidentStatus.ESCALATED and not any(
                     e in anomalous for e, _ in tracked.pairs):
-                del self._active[iid]
+                self._retire(iid)
 
 
 def incident_id(tick: int, root: str) -> str:

@@ -259,3 +259,31 @@ def test_lone_cells_on_several_sites_with_one_symptom_wait_for_what_they_share_t
     assert "upf-1" in later[0].explanation and later[0].outcome == "held: shared upstream"
     assert DecisionKind.ACT not in [r.decision for r in later]
     assert [r.decision for r in later if r.decision is not DecisionKind.HOLD] == [DecisionKind.ESCALATE] * 3
+
+
+def test_a_link_is_not_held_for_an_nf_incident_above_it_whose_fault_does_not_reach_links():
+    d = decider()
+    d.decide(incident("smf-1", "smf_session_failure", tick=48))
+    for kpi in ("latency_ms", "packet_loss_ratio"):
+        d.observe(anomaly("link-0001", kpi, 50))
+    decision, action = d.decide(incident("link-0001", "link_degradation"))
+    assert decision.decision is DecisionKind.ACT and action.tool == "reroute_link"
+
+
+def test_a_cell_is_held_for_an_nf_incident_above_it_whose_fault_shows_on_its_cells():
+    d = decider()
+    d.decide(incident("smf-1", "smf_session_failure", tick=48))
+    d.observe(anomaly("cell-0001-1", "drop_rate_ratio", 50))
+    [held] = d.decide(incident("cell-0001-1", "handover_failure"))
+    assert held.decision is DecisionKind.HOLD and "rooted on smf-1" in held.explanation
+
+
+def test_an_incident_that_moved_on_to_its_second_candidate_still_holds_what_lies_below_its_first():
+    d = decider()
+    link = incident("link-0001", "link_down", tick=48)
+    cell = Candidate(entity_id="cell-0001-2", score=0.5, fault_type="antenna_misconfig", explained=1)
+    moved = link.model_copy(update={"candidates": [*link.candidates, cell], "attempt": 1})
+    d.decide(moved)  # verify gave up on the link and tries the cell: the link may still be the fault
+    d.observe(anomaly("cell-0001-1", "packet_loss_ratio", 50))
+    [held] = d.decide(incident("cell-0001-1", "cell_congestion"))
+    assert held.decision is DecisionKind.HOLD and "link-0001" in held.explanation

@@ -8,8 +8,8 @@ from itertools import pairwise
 import numpy as np
 
 from detectors import FaultTypeClassifier, localize, shipped_calibration, shipped_classifier
-from detectors.classifier import shipped_episodes
-from streams.evaluate.episodes import calibration_findings, labelled_episodes, simulated_faults
+from detectors.classifier import gone_dark, shipped_episodes
+from streams.evaluate.episodes import HARDWARE, calibration_findings, labelled_episodes, simulated_faults
 from tests.test_cli import netloop
 
 
@@ -28,18 +28,22 @@ def test_every_fault_type_is_among_the_episodes():
 def test_the_classifier_types_held_out_faults_at_least_as_well_as_the_best_signature():
     graph, seen = simulated_faults(seed=7, per_type=8)
     by_signature = by_classifier = 0
-    for (fault,), evidence in seen:
+    for (fault,), evidence, alarms in seen:
         ranked = [f.best for f in localize(evidence, graph) if f.best.entity_id == fault.target]
         by_signature += bool(ranked) and ranked[0].fault_type == fault.type
-        by_classifier += shipped_classifier().classify(fault.target, evidence, graph)[0] == fault.type
+        by_classifier += shipped_classifier().classify(  # as the loop asks: no policy fixes hardware
+            fault.target, evidence, graph, alarms, gone_dark(evidence), unremedied={"hardware_failure"}
+        )[0] == fault.type
     assert by_classifier >= by_signature
     assert by_classifier >= 0.95 * len(seen)
 
 
-def test_a_classifier_fitted_on_episodes_of_another_seed_agrees_with_the_shipped_one():
-    X, y = labelled_episodes(seed=3, per_type=6)
+def test_a_classifier_fitted_on_episodes_of_other_seeds_agrees_with_the_shipped_one():
+    X, y = labelled_episodes(seed=3, per_type=6, world="realistic")  # the shipped one's world
+    Xh, yh = labelled_episodes(seed=7, per_type=6, world="realistic", types=HARDWARE)
+    X, y = np.vstack([X, Xh]), [*y, *yh]
     model = FaultTypeClassifier().fit(X, y)
-    assert (model._model.predict(X) == shipped_classifier()._model.predict(X)).mean() >= 0.95
+    assert (model.predict(X) == shipped_classifier().predict(X)).mean() >= 0.85
 
 
 def test_the_episodes_command_writes_features_and_labels(tmp_path):
@@ -74,3 +78,24 @@ def test_calibration_findings_include_wrong_ones_when_the_classifier_is_wrong():
     raw, right = calibration_findings(two_types, seed=6, per_type=2)
     assert len(raw) == len(right) > 0 and not all(right)
 
+
+
+def test_hardware_failures_of_cells_and_nfs_are_simulated_apart_with_their_alarm_standing():
+    _, seen = simulated_faults(seed=9, per_type=12, types=HARDWARE)
+    assert seen and all(ep.faults[0].type == "hardware_failure" for ep in seen)
+    assert all("equipment" in ep.alarms.get(ep.faults[0].target, ()) for ep in seen)  # ideal: no delay
+    assert {ep.faults[0].target.split("-")[0] for ep in seen} > {"cell"}  # radio units and NF blades
+
+
+def test_failed_hardware_is_named_when_its_alarm_stands_and_a_fixable_fault_never_when_it_is_unremedied():
+    announced = named = wrong_way = 0
+    for types in (HARDWARE, ("cell_outage", "interference")):
+        graph, seen = simulated_faults(seed=11, per_type=10, types=types, world="realistic")
+        for (fault,), evidence, alarms in seen:
+            typed = shipped_classifier().classify(fault.target, evidence, graph, alarms, gone_dark(evidence),
+                                                  unremedied={"hardware_failure"})[0]
+            wrong_way += typed == "hardware_failure" != fault.type
+            if "equipment" in alarms.get(fault.target, ()):  # the alarm comes 0-3 ticks after the onset
+                announced += 1
+                named += typed == "hardware_failure"
+    assert wrong_way == 0 and announced >= 3 and named == announced

@@ -180,5 +180,6 @@ def test_a_killed_worker_is_replaced_without_losing_an_incident_or_acting_twice(
     assert all(f.ended_by == "action" for f in emulator.network.truth), emulator.network.truth
     calls = emulator.network.actions
     assert sorted(target for _, _, target, _ in calls) == sorted(ROOTS), calls
-    executed = [r.action_id for r in emulator.audit if r.action_id and r.outcome == "ok"]
+    executed = [r.action_id for r in emulator.audit if r.action_id and r.outcome == "ok"
+                and "#rollback" not in r.action_id]  # a workaround's revert is not a remedy
     assert len(executed) == len(set(executed)) == 3, list(emulator.audit)

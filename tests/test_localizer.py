@@ -3,16 +3,19 @@ and the calibrated confidence."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from detectors import (
+    FaultTypeClassifier,
     IncidentTracker,
     TopologyGraph,
     localize,
     shipped_classifier,
     shipped_profiles,
+    signature_features,
 )
-from schemas import AnomalyEvent, EntityKind, IncidentStatus
+from schemas import AlarmEvent, AnomalyEvent, EntityKind, IncidentStatus
 from simulator import Topology
 
 # --- localization ------------------------------------------------------------------------------
@@ -161,6 +164,26 @@ def test_after_resolution_a_new_fault_on_the_same_root_opens_a_new_incident(grap
     assert second.candidates[0].entity_id == "cell-0001-1"
 
 
+def test_an_incident_opened_elsewhere_is_tracked_and_findings_on_its_root_merge_into_it(graph):
+    tracker = IncidentTracker(graph=graph)
+    anomalies_at(tracker, 10)
+    (mine,) = anomalies_at(tracker, 11)
+    again = mine.model_copy(update={"incident_id": "INC-000040-cell-0001-1", "opened_tick": 40, "tick": 40})
+    tracker.update_status(mine.model_copy(update={"status": IncidentStatus.RESOLVED, "tick": 20}))
+    tracker.update_status(again)  # verify reopens a fault that came back
+    assert [i.incident_id for i in tracker.active()] == [again.incident_id]
+    assert anomalies_at(tracker, 41) == [] and anomalies_at(tracker, 42) == []
+
+
+def test_a_late_copy_of_a_retired_incident_is_not_tracked_again(graph):
+    tracker = IncidentTracker(graph=graph)
+    anomalies_at(tracker, 10)
+    (mine,) = anomalies_at(tracker, 11)
+    tracker.update_status(mine.model_copy(update={"status": IncidentStatus.RESOLVED, "tick": 20}))
+    tracker.update_status(mine)
+    assert tracker.active() == []
+
+
 def test_two_faults_in_different_places_open_two_incidents(graph):
     tracker = IncidentTracker(graph=graph)
     link = {"link-0004": (LAT, LOSS), **{c: (LAT, LOSS) for c in cells(4)}}
@@ -219,7 +242,7 @@ def test_a_cell_fault_under_an_active_core_incident_opens_its_own_incident(graph
 class FixedType:
     """A classifier stand-in that always answers the same type."""
 
-    def classify(self, root, anomalous, graph):
+    def classify(self, root, anomalous, graph, *more):
         return "interference", 0.9
 
 
@@ -247,7 +270,9 @@ def textbook(fault_type: str, root: str, graph: TopologyGraph) -> dict[str, set[
 @pytest.mark.parametrize("fault_type", ["cell_outage", "interference", "handover_failure", "link_down"])
 def test_the_shipped_classifier_types_a_textbook_case_of_each_learned_profile(graph, fault_type):
     root = "link-0002" if fault_type == "link_down" else "cell-0002-1"
-    assert shipped_classifier().classify(root, textbook(fault_type, root, graph), graph)[0] == fault_type
+    case = textbook(fault_type, root, graph)
+    dark = set(case) if fault_type in ("cell_outage", "link_down") else set()  # they carry nothing
+    assert shipped_classifier().classify(root, case, graph, None, dark)[0] == fault_type
 
 
 def test_every_fault_type_was_learned_with_symptoms_on_its_root():
@@ -336,9 +361,51 @@ def test_the_evidence_of_a_candidate_names_the_tick_its_anomaly_began_not_its_st
 class ByDrops:
     """A classifier stand-in: a handover drop with drops is a handover failure, without them a tilt."""
 
-    def classify(self, root, anomalous, graph):
+    def classify(self, root, anomalous, graph, alarms=None, dark=frozenset(), unremedied=frozenset()):
         drops = "drop_rate_ratio" in anomalous.get(root, ())
         return ("handover_failure" if drops else "antenna_misconfig"), 0.9
+
+
+class ByAlarms:
+    """A classifier stand-in: an equipment alarm on the root is failed hardware, else an outage."""
+
+    def classify(self, root, anomalous, graph, alarms=None, dark=frozenset(), unremedied=frozenset()):
+        return ("hardware_failure" if "equipment" in (alarms or {}).get(root, ()) else "cell_outage"), 0.9
+
+
+def equipment(entity: str, tick: int, *, cleared: bool = False) -> AlarmEvent:
+    return AlarmEvent(alarm_id=f"AL-{entity}", entity_id=entity, tick=tick, text="radio unit hardware fault",
+                      probable_cause="equipment", cleared=cleared)
+
+
+def test_an_untouched_incident_is_typed_again_when_an_alarm_is_raised_on_its_root(graph):
+    tracker = IncidentTracker(graph=graph, classifier=ByAlarms())
+    anomalies_at(tracker, 10)
+    (opened,) = anomalies_at(tracker, 11)
+    assert opened.fault_type == "cell_outage"
+    tracker.alarm(equipment(OUTAGE[0], 12))
+    (again,) = anomalies_at(tracker, 12)
+    assert again.incident_id == opened.incident_id and again.fault_type == "hardware_failure"
+    assert "alarms on cell-0001-1" in again.reason
+
+
+def test_an_alarm_no_incident_explains_opens_one_on_its_entity_after_a_few_ticks_and_only_once(graph):
+    tracker = IncidentTracker(graph=graph, classifier=ByAlarms())
+    tracker.alarm(equipment("cell-0002-2", 20))
+    assert [tracker.close_tick(t) for t in (20, 21, 22)] == [[], [], []]
+    (opened,) = tracker.close_tick(23)
+    assert opened.candidates[0].entity_id == "cell-0002-2" and opened.fault_type == "hardware_failure"
+    tracker.update_status(opened.model_copy(update={"status": IncidentStatus.ESCALATED, "tick": 23}))
+    assert all(tracker.close_tick(t) == [] for t in range(24, 40))  # the alarm stands: heeded already
+
+
+def test_an_alarm_on_the_root_of_an_incident_in_hand_opens_nothing_more(graph):
+    tracker = IncidentTracker(graph=graph, classifier=ByAlarms())
+    anomalies_at(tracker, 10)
+    anomalies_at(tracker, 11)
+    tracker.alarm(equipment(OUTAGE[0], 11))
+    assert all(len(tracker.close_tick(t)) <= 1 for t in range(12, 20))
+    assert len(tracker.active()) == 1
 
 
 HANDOVER = ("handover_success_ratio",)
@@ -366,3 +433,33 @@ def test_an_incident_already_acted_on_keeps_its_type(graph):
     tracker.update_status(opened.model_copy(update={"status": IncidentStatus.MITIGATING}))
     for tick in (13, 14, 15):
         assert anomalies_at(tracker, tick, cell, (*HANDOVER, "drop_rate_ratio")) == []
+
+
+def test_a_link_losing_all_it_carries_is_typed_down_though_its_utilisation_was_not_flagged(graph):
+    link, behind = "link-0001", cells(1)
+    seen = {c: {"latency_ms", "packet_loss_ratio", "throughput_mbps"} for c in behind}
+    lossy = {link: {"packet_loss_ratio"}, **seen}
+    down = shipped_classifier().classify(link, lossy, graph, None, {link, *behind})
+    slow = shipped_classifier().classify(link, {link: {"packet_loss_ratio", "latency_ms"}, **seen}, graph)
+    assert (down[0], slow[0]) == ("link_down", "link_degradation")
+
+
+def test_a_type_no_policy_remedies_is_named_only_when_the_classifier_is_sure_of_it(graph):
+    cell = "cell-0001-1"
+    dark = {cell: set(OUTAGE[1])}
+    X = np.stack([signature_features(cell, dark, graph)] * 4)
+    either = FaultTypeClassifier().fit(X, ["cell_outage", "hardware_failure"] * 2)  # a coin flip
+    assert either.classify(cell, dark, graph, unremedied={"hardware_failure"})[0] == "cell_outage"
+    assert either.classify(cell, dark, graph, unremedied={"cell_outage"})[0] == "hardware_failure"
+
+
+def test_the_alarm_families_that_announce_a_type_are_learned_and_type_a_root_with_no_anomaly_yet(graph):
+    clf = shipped_classifier()
+    link, cell = "link-0002", "cell-0002-1"
+    assert clf.classify(link, {}, graph, {link: {"communications"}})[0] == "link_down"
+    assert clf.classify(cell, {}, graph, {cell: {"equipment"}}, unremedied={"hardware_failure"})[0] == (
+        "hardware_failure")
+    radio = {cell: {"bler_ratio", "throughput_mbps"}}  # failed hardware looks like interference
+    assert clf.classify(cell, radio, graph, unremedied={"hardware_failure"})[0] == "interference"
+    assert clf.classify(cell, radio, graph, {cell: {"equipment"}}, unremedied={"hardware_failure"})[0] == (
+        "hardware_failure")

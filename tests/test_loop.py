@@ -46,7 +46,11 @@ def test_smoke_faults_are_detected_localized_and_remediated_through_mcp(smoke_ru
     # nothing is done about it (the twin sees nothing to fix)
     assert report.false_incidents <= 1 and report.false_actions == 0
     assert report.mttr_ticks < report.mttr_ticks_without_loop
-    assert state.executor.calls == len(state.network.actions) == report.actions_executed
+    assert len(state.network.actions) == report.actions_executed
+    # and the reroute is reverted once its link has stayed healthy (wait-to-restore): one call more
+    reverts = [a for a in state.recorder.actions if a.rollback]
+    assert [(a.tool, a.target) for a in reverts] == [("rollback_change", "link-0003")]
+    assert state.executor.calls == report.actions_executed + len(reverts)
 
 
 def test_the_actuator_discovers_each_tool_gets_a_token_and_calls_through_the_verifying_server(smoke_run):
@@ -73,7 +77,7 @@ def test_stage_metrics_are_counted_on_the_injected_registry(smoke_run):
     state, report, registry = smoke_run
     rows = registry.get_sample_value("netloop_detect_entity_reports_total")
     assert rows == state.entity_reports == report.ticks * report.entities
-    assert registry.get_sample_value("netloop_actions_total", {"outcome": "ok"}) == 3
+    assert registry.get_sample_value("netloop_actions_total", {"outcome": "ok"}) == 3 + 1  # and a revert
     assert registry.get_sample_value("netloop_stage_records_in_total", {"stage": "decide"}) > 0
     resolved = {d.incident_id for d in state.recorder.decisions if d.decision == "resolve"}
     assert registry.get_sample_value("netloop_incident_repair_ticks_count") == len(resolved) >= 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
@@ -179,3 +180,11 @@ def test_random_faults_are_reproducible_from_the_seed():
     c = Network.from_scenario(parse_scenario(RANDOM.replace("seed: 3", "seed: 4"))).plan
     assert a == b
     assert a != c
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent / "data" / "heldout").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_the_held_out_scenarios_load_with_realistic_defaults_and_faults_to_score(path):
+    sc = load_scenario(str(path))
+    assert sc.name.startswith("heldout_") and not sc.realism.ideal
+    assert sc.faults or (sc.random_faults is not None and sc.random_faults.count > 0)

@@ -2,7 +2,8 @@
 worse at any of them fails here. Small topologies and short runs, one process (about 15 s).
 
 The floors sit at what the loop measured on these seeds (README: the suite table), with room for one
-fault or action, no more.
+fault or action, no more; MTTR floors at about four times what was measured (2026-12-07: lossy 10.4
+of 166 ticks, miswired 10.8 of 196).
 """
 
 from __future__ import annotations
@@ -57,12 +58,15 @@ def test_lost_late_and_duplicated_telemetry_still_leaves_every_fault_found(repor
     assert r.dead_letters > 100  # late and duplicated frames go to the dead-letter topic, bytes and all
     assert r.faults_detected == r.faults_injected and r.faults_auto_remediated >= fixable(r) - 1
     assert r.false_actions <= 1
+    assert r.mttr_ticks is not None and r.mttr_ticks <= 0.25 * r.mttr_ticks_without_loop
 
 
 def test_an_inventory_with_wrong_edges_costs_at_most_one_false_action(reports):
     r = reports["miswired"]
     assert r.faults_detected == r.faults_injected and r.faults_auto_remediated >= fixable(r) - 1
     assert r.false_actions <= 1
+    # its second link fault flickers and finds the path an earlier reroute loaded: fixed all the same
+    assert r.mttr_ticks is not None and r.mttr_ticks <= 0.25 * r.mttr_ticks_without_loop
 
 
 def test_a_quiet_run_with_crowds_and_planned_work_takes_no_action_at_all(reports):

@@ -9,7 +9,7 @@ import pytest
 from actuators import TelemetryTwin, effect_model
 from actuators.effects import parse_effects
 from actuators.policy import PolicyError
-from schemas import Candidate, Incident, IncidentStatus, ToolCall, kind_of, topics
+from schemas import Candidate, Evidence, Incident, IncidentStatus, ToolCall, kind_of, topics
 from simulator import CATALOGUE, Network, load_scenario, parse_scenario
 from streams.evaluate.report import build_report
 from streams.runtime.embedded import EmbeddedLoop
@@ -274,3 +274,14 @@ def test_one_forged_far_ahead_frame_leaves_every_fault_of_smoke_remediated() -> 
     state = asyncio.run(go())
     report = build_report(state.network, state.recorder, wall_seconds=1.0, entity_reports=0)
     assert report.faults_auto_remediated == 3  # it was 0: the twin saw no telemetry, so nothing to fix
+def test_a_fault_older_than_the_telemetry_held_is_judged_against_the_baselines_its_evidence_names():
+    twin, _ = fed(network(OUTAGE), AT + 80)  # the 32 ticks held, and any snapshot, are all dark
+    tool = call("restart_cell", "cell-0002-1")
+    bare = incident("cell-0002-1", "cell_outage", tick=AT + 80)
+    assert not twin.predict(tool, incident=bare, horizon=10).degraded
+    healthy = {"prb_utilization_ratio": 0.4, "throughput_mbps": 100.0, "active_users": 100.0, "cqi": 11.0}
+    told = [Evidence(entity_id="cell-0002-1", kpi=k, tick=AT, value=0.0, expected=v, score=9.0)
+            for k, v in healthy.items()]
+    cand = bare.candidates[0].model_copy(update={"evidence": told})
+    pred = twin.predict(tool, incident=bare.model_copy(update={"candidates": [cand]}), horizon=10)
+    assert pred.degraded and pred.p_improves > 0.5

@@ -197,24 +197,32 @@ def episodes(
         help="JSON file for the ranking models (default: the package data the localizer reads)")] = None,
     world: Annotated[str, typer.Option(help="the simulated world: ideal (the shipped file's) or realistic")]
     = "ideal",
+    typing_world: Annotated[str, typer.Option(
+        help="the world the fault-type classifier learns in: realistic (the shipped file's) or ideal")]
+    = "realistic",
 ) -> None:
     """Rebuild what the localizer learns, reproducibly from the seed: symptom profiles, the loop's ranking
     weights, the fault-type classifier and the confidence calibration from simulated episodes (seeds SEED to
-    SEED+2, scored on SEED+3), and (with --rca) the outside-data ranking weights from labelled cases."""
+    SEED+2 and SEED+4, scored on SEED+3 and SEED+5), and (with --rca) the outside-data ranking weights from
+    labelled cases."""
     from detectors.learned import RANKING_FILE, learning_path
     from streams.evaluate.episodes import default_episodes_path, write_episodes
 
-    if world not in ("ideal", "realistic"):
-        raise fail(f"--world: expected ideal or realistic, not {world!r}")
+    for name, value in (("--world", world), ("--typing-world", typing_world)):
+        if value not in ("ideal", "realistic"):
+            raise fail(f"{name}: expected ideal or realistic, not {value!r}")
     path = out or default_episodes_path()
     ranking = ranking_out or (path.parent / RANKING_FILE if out else learning_path())
-    learned = write_episodes(path, seed=seed, per_type=per_type, ranking=ranking, world=world)
+    learned = write_episodes(path, seed=seed, per_type=per_type, ranking=ranking, world=world,
+                             typing_world=typing_world)
     held = learned.held_out
-    typer.echo(f"{len(learned.classifier_y)} labelled episodes ({per_type} faults of each type simulated, "
-               f"seed {seed}) and {len(learned.calibration[0])} findings on pairs of faults for the "
-               f"confidence calibration → {path}")
+    typer.echo(f"{len(learned.classifier_y)} labelled episodes for the classifier ({2 * per_type} faults of "
+               f"each type, seed {seed}) and {len(learned.calibration[0])} findings on pairs of faults for "
+               f"the confidence calibration → {path}")
     typer.echo(f"symptom profiles and loop ranking weights → {ranking}; held out (seed {seed + 3}, "
-               f"{held['faults']} faults): root top-1 {held['top1']:.3f}, top-3 {held['top3']:.3f}")
+               f"{held['faults']} faults): root top-1 {held['top1']:.3f}, top-3 {held['top3']:.3f}; "
+               f"fault type ({typing_world} world, seeds {seed + 3} and {seed + 5}, "
+               f"{held['typed_faults']} faults) {held['typed']:.3f}")
     if rca:
         from streams.cli.rca import refit_outside
 

@@ -23,7 +23,7 @@ from actuators import (
 )
 from actuators.awareness import Reaches
 from actuators.catalogue import check_policies
-from detectors import SymptomProfiles, shipped_profiles
+from detectors import SymptomProfiles, shipped_classifier, shipped_profiles
 from netmcp import ExecutionContext
 from schemas import EntityKind, MaintenanceWindow, topics
 from simulator import Network, Scenario
@@ -80,7 +80,7 @@ def loop_stages(settings: Settings, policies: PolicyTable, *, act: bool,
     s = settings
     stages: list[Stage] = [
         DetectStage(detector_config(settings), on_rows=on_rows),
-        LocalizeStage(),
+        LocalizeStage(unremedied=shipped_classifier().types - policies.fault_types()),
         DecideStage(decider(settings, policies, act=act and executor is not None, twin=twin,
                             approvals=approvals)),
     ]

@@ -119,15 +119,16 @@ class DetectStage:
 
 
 class LocalizeStage:
-    """Anomalies + topology → incidents with ranked root-cause candidates."""
+    """Anomalies, alarms and topology → incidents with ranked root-cause candidates. ``unremedied``: the
+    fault types no policy fixes, which the classifier names only when it is sure."""
 
     name = "localize"
-    topics = (topics.TOPOLOGY, topics.ANOMALIES, topics.INCIDENTS)
+    topics = (topics.TOPOLOGY, topics.ANOMALIES, topics.INCIDENTS, topics.ALARMS)
 
-    def __init__(self) -> None:
+    def __init__(self, *, unremedied: frozenset[str] = frozenset()) -> None:
         self.graph = TopologyGraph()
         self.tracker = IncidentTracker(graph=self.graph, classifier=shipped_classifier(),
-                                       calibration=shipped_calibration())
+                                       calibration=shipped_calibration(), unremedied=unremedied)
 
     async def handle(self, msg: Message) -> list[Out]:
         topic, value = msg.topic, msg.value
@@ -135,6 +136,8 @@ class LocalizeStage:
             self.tracker.observe(AnomalyEvent.decode(value))
         elif topic == topics.TOPOLOGY:
             self.graph.add(TopologyEntity.decode(value))
+        elif topic == topics.ALARMS:
+            self.tracker.alarm(AlarmEvent.decode(value))
         else:
             self.tracker.update_status(Incident.decode(value))
         return []
@@ -143,11 +146,13 @@ class LocalizeStage:
         return [(topics.INCIDENTS, i.incident_id, i) for i in self.tracker.close_tick(tick)]
 
     def replay(self, msg: Message) -> None:
-        """The topology, and the anomalies seen before a restart (evidence for the next ticks)."""
+        """The topology, the alarms and the anomalies seen before a restart (evidence for the next ticks)."""
         if msg.topic == topics.TOPOLOGY:
             self.graph.add(TopologyEntity.decode(msg.value))
         elif msg.topic == topics.ANOMALIES:
             self.tracker.observe(AnomalyEvent.decode(msg.value))
+        elif msg.topic == topics.ALARMS:
+            self.tracker.alarm(AlarmEvent.decode(msg.value))
 
     def restore(self, incidents: Sequence[Incident]) -> None:
         self.tracker.restore(incidents)
@@ -235,17 +240,22 @@ class ActStage:
 
 
 class VerifyStage:
-    """Watch KPIs after acting: resolve, roll back and retry the next candidate, or escalate."""
+    """Watch KPIs after acting: resolve, roll back and retry the next candidate, or escalate; reopen
+    what comes back. It reads the telemetry too: a fault the detectors no longer flag may still show."""
 
     name = "verify"
-    topics = (topics.INCIDENTS, topics.ANOMALIES, topics.ACTION_RESULTS, topics.DECISIONS, topics.ALARMS)
+    topics = (topics.INCIDENTS, topics.ANOMALIES, topics.ACTION_RESULTS, topics.DECISIONS, topics.ALARMS,
+              topics.TELEMETRY)
 
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier
         self._last_anomaly: dict[str, int] = {}  # filled by replay, read by restore
+        self._alarms: list[AlarmEvent] = []  # this tick's, judged when it closes
 
     def replay(self, msg: Message) -> None:
-        """Anomalies seen before a restart: when each entity was last anomalous."""
+        """Anomalies seen before a restart: when each entity was last anomalous; the telemetry."""
+        if msg.topic == topics.TELEMETRY:
+            self.verifier.observe_frame(msg.value)
         if msg.topic != topics.ANOMALIES:
             return
         event = AnomalyEvent.decode(msg.value)
@@ -258,14 +268,18 @@ class VerifyStage:
     async def handle(self, msg: Message) -> list[Out]:
         topic, value = msg.topic, msg.value
         v = self.verifier
+        if topic == topics.TELEMETRY:
+            v.observe_frame(value)
+            return []
         if topic == topics.ANOMALIES:
             v.observe(AnomalyEvent.decode(value))
             return []
         if topic == topics.INCIDENTS:
             v.track(Incident.decode(value))
             return []
-        if topic == topics.ALARMS:
-            return self._out(v.alarm(AlarmEvent.decode(value)))
+        if topic == topics.ALARMS:  # judged when the tick closes, after the localizer typed again by it
+            self._alarms.append(AlarmEvent.decode(value))
+            return []
         if topic == topics.ACTION_RESULTS:
             changed = v.acted(ActionResult.decode(value))
         else:
@@ -273,7 +287,9 @@ class VerifyStage:
         return self._out([changed] if changed else [])
 
     async def on_tick(self, tick: int) -> list[Out]:
-        return self._out(self.verifier.on_tick(tick))
+        alarms, self._alarms = self._alarms, []
+        closed = [i for a in alarms for i in self.verifier.alarm(a)]
+        return self._out(closed + self.verifier.on_tick(tick))
 
     def _out(self, incidents: list[Incident]) -> list[Out]:
         return _records(self.verifier.drain()) + _records(incidents)
