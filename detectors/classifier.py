@@ -120,8 +120,9 @@ class FaultTypeClassifier:
 
     def classify(self, root: str, anomalous: Mapping[str, AbstractSet[str]], graph: TopologyGraph,
                  alarms: Mapping[str, AbstractSet[str]] | None = None, dark: AbstractSet[str] = frozenset(),
-                 unremedied: AbstractSet[str] = frozenset()) -> tuple[str, float]:
-        """The most probable fault type seen on roots of this kind, and its probability among those.
+                 unremedied: AbstractSet[str] = frozenset()) -> tuple[str | None, float]:
+        """The most probable fault type seen on roots of this kind, and its probability among those
+        (None for a kind the training episodes never showed).
 
         Some alarm families announce one type (the training episodes learn which: failed hardware
         raises an equipment alarm, nothing else does). A type in ``unremedied`` (no policy fixes it:
@@ -131,6 +132,8 @@ class FaultTypeClassifier:
         """
         kind = graph.kind(root)
         allowed = self.fault_types(kind)
+        if not allowed:  # a kind no episode showed (one a deployment declared): the model cannot type it
+            return None, 0.0
         standing = (alarms or {}).get(root, frozenset())
         announced = {self._announces[c] for c in standing if c in self._announces} & allowed
         if len(announced) == 1 and (announced & unremedied or not anomalous.get(root)):

@@ -15,6 +15,7 @@ import numpy as np
 from detectors.likelihood import AnomalyLikelihood
 from detectors.onset import OnsetFilter
 from schemas import KPIS_BY_KIND, Direction, EntityKind
+from schemas.catalogue import Catalogue
 
 DEFAULT_DETECTOR = "netloop"
 DEFAULT_LEVEL = 1e-4
@@ -26,13 +27,15 @@ simulated network longer)."""
 _SIGN = {Direction.UP: 1.0, Direction.DOWN: -1.0, Direction.BOTH: 0.0}
 
 
-def directions_of(kind: EntityKind) -> np.ndarray:
-    """The bad direction of each KPI of ``kind``, in column order: +1 up, -1 down, 0 both.
+def directions_of(kind: str, catalogue: Catalogue | None = None) -> np.ndarray:
+    """The bad direction of each KPI of ``kind``, in column order: +1 up, -1 down, 0 both; the kind as
+    ``catalogue`` declares it (default: the simulated network's).
 
     >>> directions_of(EntityKind.LINK).tolist()  # utilisation, latency, loss
     [0.0, 1.0, 1.0]
     """
-    return np.array([_SIGN[k.bad] for k in KPIS_BY_KIND[kind]])
+    kpis = catalogue.kpis(kind) if catalogue is not None else KPIS_BY_KIND[EntityKind(kind)]
+    return np.array([_SIGN[k.bad] for k in kpis], dtype=float)
 
 
 def default_filter(directions: np.ndarray, *, level: float = DEFAULT_LEVEL,

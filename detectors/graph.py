@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from schemas import OBSERVABLE_KINDS, EntityKind, TopologyEntity
+from schemas import EntityKind, TopologyEntity
+from schemas.catalogue import Catalogue, builtin_catalogue
 
 
 class TopologyGraph:
@@ -27,13 +28,16 @@ class TopologyGraph:
     ({'link-1'}, ['cell-1', 'link-1'], {'cell-1'})
     """
 
-    def __init__(self, entities: Iterable[TopologyEntity] = ()) -> None:
-        self._kind: dict[str, EntityKind] = {}
+    def __init__(self, entities: Iterable[TopologyEntity] = (), *,
+                 catalogue: Catalogue | None = None) -> None:
+        self.catalogue = catalogue or builtin_catalogue()
+        self._observable = frozenset(self.catalogue.observable)
+        self._kind: dict[str, str] = {}
         self._up: dict[str, list[str]] = {}
         self._upstream: dict[str, set[str]] = {}
         self._parents: dict[str, set[str]] = {}
         self._reach: dict[str, set[str]] | None = None
-        self._reach_kind: dict[tuple[str, EntityKind], int] = {}
+        self._reach_kind: dict[tuple[str, str], int] = {}
         for e in entities:
             self.add(e)
 
@@ -51,11 +55,17 @@ class TopologyGraph:
     def __len__(self) -> int:
         return len(self._kind)
 
-    def kind(self, entity_id: str) -> EntityKind:
+    def kind(self, entity_id: str) -> str:
+        """Its kind (a built-in one as its :class:`EntityKind`)."""
         return self._kind[entity_id]
 
     def observable(self, entity_id: str) -> bool:
-        return self._kind.get(entity_id) in OBSERVABLE_KINDS
+        """Its kind reports KPIs (the catalogue says so)."""
+        return self._kind.get(entity_id) in self._observable
+
+    def width(self, entity_id: str) -> int:
+        """How many KPIs its kind reports."""
+        return len(self.catalogue.kpis(self._kind[entity_id]))
 
     def upstream_of(self, entity_id: str) -> set[str]:
         if entity_id not in self._upstream:
@@ -94,15 +104,15 @@ class TopologyGraph:
     def cells_of(self, entity_id: str) -> set[str]:
         return {e for e in self.reach(entity_id) if self._kind[e] is EntityKind.CELL}
 
-    def count(self, kind: EntityKind) -> int:
+    def count(self, kind: str) -> int:
         """How many entities of ``kind`` the topology has."""
-        return sum(k is kind for k in self._kind.values())
+        return sum(k == kind for k in self._kind.values())
 
-    def reach_count(self, entity_id: str, kind: EntityKind) -> int:
+    def reach_count(self, entity_id: str, kind: str) -> int:
         """How many entities of ``kind`` depend on ``entity_id``."""
         key = (entity_id, kind)
         if key not in self._reach_kind:
-            self._reach_kind[key] = sum(self._kind[e] is kind for e in self.reach(entity_id))
+            self._reach_kind[key] = sum(self._kind[e] == kind for e in self.reach(entity_id))
         return self._reach_kind[key]
 
     def _walk_up(self, entity_id: str) -> set[str]:

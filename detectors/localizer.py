@@ -28,9 +28,7 @@ from detectors.graph import TopologyGraph
 from detectors.learned import shipped_profiles, shipped_ranking
 from detectors.profiles import Profile, SymptomProfiles
 from detectors.ranking import FEATURES, KpiEvidence, RankingModel, entity_features, order
-from schemas import OBSERVABLE_KINDS, EntityKind, kpi_names
-
-_KPIS = {k: kpi_names(k) for k in OBSERVABLE_KINDS}
+from schemas import EntityKind
 
 Pair = tuple[str, str]  # (entity id, KPI)
 _DEFAULT_SCORE = 6.0  # what a KPI given only by name is taken to have scored
@@ -209,7 +207,7 @@ def _column_evidence(pairs: Mapping[Pair, Seen], graph: TopologyGraph) -> Column
         magnitude=np.array([s.score for s in seen]), onset=np.array([float(s.onset - first) for s in seen]),
         hot=np.ones(n, dtype=bool), value=value, baseline=expected,
         relative=np.abs(value - expected) / np.maximum(np.abs(expected), 1e-9), status=np.zeros(n, bool),
-        idle=np.zeros(n, bool), widths={e: len(_KPIS[graph.kind(e)]) for e, _ in keys})
+        idle=np.zeros(n, bool), widths={e: graph.width(e) for e, _ in keys})
 
 
 def _evidence(explains: frozenset[Pair], pairs: Mapping[Pair, Seen], limit: int = 8

@@ -52,7 +52,7 @@ class SymptomProfiles:
     background: Mapping[EntityKind, Mapping[str, float]]
 
     def of_kind(self, kind: EntityKind) -> tuple[Profile, ...]:
-        return tuple(p for p in self.profiles if p.root_kind is kind)
+        return tuple(p for p in self.profiles if p.root_kind == kind)
 
     def fault_types(self, kind: EntityKind) -> frozenset[str]:
         """The fault types the episodes showed on roots of ``kind``."""
@@ -164,7 +164,7 @@ def _background(bg: dict[EntityKind, list], root: str, anomalous: Anomalous, gra
     """Count anomalies on the entities the fault could not have reached (neither it, behind it, nor above)."""
     related = {root} | graph.reach(root) | graph.upstream_of(root)
     for kind in OBSERVABLE_KINDS:
-        bg[kind][1] += graph.count(kind) - sum(graph.kind(e) is kind for e in related)
+        bg[kind][1] += graph.count(kind) - sum(graph.kind(e) == kind for e in related)
     for e, kpis in anomalous.items():
         if e not in related and e in graph:
             bg[graph.kind(e)][0].update(kpis)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
 
 
 class EntityKind(StrEnum):
@@ -21,6 +24,23 @@ class EntityKind(StrEnum):
     UPF = "upf"
     SMF = "smf"
     AMF = "amf"
+
+
+def as_kind(name: str) -> str:
+    """A kind's name as the loop keeps it: a built-in kind as its :class:`EntityKind` member (so
+    ``kind is EntityKind.CELL`` holds), any other kind a catalogue declares as the plain name.
+
+    >>> as_kind("cell") is EntityKind.CELL, as_kind("router")
+    (True, 'router')
+    """
+    try:
+        return EntityKind(name)
+    except ValueError:
+        return name
+
+
+Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64), AfterValidator(as_kind)]
+"""An entity kind in a record: a built-in one or one the deployment's catalogue declares."""
 
 
 class Direction(StrEnum):

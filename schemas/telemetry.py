@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from schemas import topics
 from schemas.base import MAX_TICK, Record
-from schemas.kpis import EntityKind
+from schemas.kpis import Kind
 
 MAX_ABS_VALUE = 1e18
 """Largest KPI magnitude a consumer uses: its square stays inside float32's range (3.4e38), where
@@ -18,8 +18,10 @@ the detectors compute; perceive dead-letters a frame holding a larger one, and t
 class TelemetryFrame(Record):
     """One tick of many entities of one kind, columnar.
 
-    ``values[i][j]`` is KPI ``kpis[j]`` of entity ``entity_ids[i]``. One frame per
-    shard per tick pays the per-record cost of the bus once for many entities.
+    ``values[i][j]`` is KPI ``kpis[j]`` of entity ``entity_ids[i]``, ``null`` where it was not
+    measured. One frame per shard per tick pays the per-record cost of the bus once for many
+    entities. ``kind`` is a kind of the deployment's catalogue (the simulated network's: cell,
+    link, upf, smf, amf).
     """
 
     topic = topics.TELEMETRY
@@ -27,10 +29,11 @@ class TelemetryFrame(Record):
     shard: str = Field(description="partition key, e.g. 'sites-0001-0016'")
     tick: int = Field(ge=0, le=MAX_TICK, description="simulation tick (or epoch-aligned interval index)")
     timestamp_s: float = Field(description="seconds since the start of the run or epoch")
-    kind: EntityKind
+    kind: Kind = Field(description="the entities' kind, as the catalogue declares it")
     entity_ids: list[str] = Field(min_length=1)
     kpis: list[str] = Field(min_length=1)
-    values: list[list[float]] = Field(description="len(entity_ids) rows of len(kpis) values")
+    values: list[list[float | None]] = Field(description="len(entity_ids) rows of len(kpis) values; "
+                                                         "null: not measured this tick")
 
     @model_validator(mode="after")
     def _check_shape(self) -> Self:

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from schemas import topics
 from schemas.base import Record
-from schemas.kpis import EntityKind
+from schemas.kpis import Kind
 
 
 class TopologyEntity(Record):
@@ -19,6 +19,6 @@ class TopologyEntity(Record):
     topic = topics.TOPOLOGY
 
     entity_id: str
-    kind: EntityKind
+    kind: Kind
     site: str | None = Field(default=None, description="site id for RAN and transport entities")
     depends_on: list[str] = Field(default_factory=list)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=2, ge=1, description="root-cause candidates tried per incident")
     policies: Path | None = Field(
         default=None, description="policy YAML file or directory laid over the built-in policies")
+    catalogue: Path | None = Field(
+        default=None, description="KPI catalogue YAML: the entity kinds and KPIs the telemetry carries "
+        "(default: the simulated 5G network's)")
     guard_window_ticks: int = Field(default=60, ge=1,
                                     description="window of the rate and blast-radius guards")
     guard_per_entity: int = Field(default=2, ge=1, description="actions on one entity per window")

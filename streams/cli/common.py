@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from schemas.catalogue import CatalogueError, load_catalogue
 from simulator import Scenario, ScenarioError, load_scenario, validate_scenario
 from streams.settings import Settings
 
@@ -45,10 +46,17 @@ def load_checked(name: str) -> Scenario:
 
 
 def read_settings() -> Settings:
+    """The NETLOOP_* settings, with the catalogue they name checked (exit 2 naming the field if bad)."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         raise fail(f"invalid NETLOOP_* setting: {exc}") from None
+    if settings.catalogue is not None:
+        try:
+            load_catalogue(settings.catalogue)
+        except CatalogueError as exc:
+            raise fail(str(exc)) from None
+    return settings
 
 
 def write_json(dest: str, payload: object) -> None:

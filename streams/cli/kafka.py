@@ -177,18 +177,46 @@ def _speed(text: str | None, max_speed: bool) -> float | None:
 
 @app.command(rich_help_panel=KAFKA)
 def replay(
-    recording: Annotated[Path, typer.Argument(help="a recording (.jsonl or .jsonl.gz)")],
+    recording: Annotated[Path, typer.Argument(help="a recording: netloop's (.jsonl[.gz]), or outside "
+                                                   "telemetry with --format")],
     broker: Annotated[str | None, typer.Option(help="kafka://HOST:PORT; default: the embedded loop")] = None,
     speed: Annotated[str | None,
                      typer.Option(help="time factor, e.g. 10x (default: as fast as possible)")] = None,
     max_speed: Annotated[bool, typer.Option("--max-speed", help="no pacing")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="run the loop on it, execute nothing")] = False,
     json_out: JsonOpt = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="outside telemetry: csv (time, then <entity>:<kpi> columns), long "
+                         "(time,entity,kpi,value) or pm (a folder of 3GPP measCollecFile XML)")] = None,
+    catalogue: Annotated[Path | None, typer.Option(
+        help="KPI catalogue YAML of the telemetry (default: inferred from the recording)")] = None,
+    topology: Annotated[Path | None, typer.Option(
+        help="graph.json ({\"edges\": [[upstream, downstream], ...]}); default: the catalogue's "
+             "parents")] = None,
+    labels: Annotated[Path | None, typer.Option(
+        help="labelled faults, JSON Lines {start, end, root_cause, type?}: score the loop against "
+             "them")] = None,
+    rules: Annotated[Path | None, typer.Option(help="mapping rules YAML (needed for pm)")] = None,
+    tick: Annotated[float | None, typer.Option(
+        min=0.001, help="seconds per tick (default: the recording's most common sampling interval)")] = None,
+    grace: Annotated[int, typer.Option(
+        min=0, help="ticks after a labelled fault's end in which an incident still counts for it")] = 5,
 ) -> None:
-    """Play a recording into Kafka, or through the loop without acting (--dry-run)."""
+    """Play a recording into Kafka, or through the loop without acting (--dry-run); outside telemetry
+    (--format) with a score against labelled faults (--labels)."""
     from streams.recording.files import RecordingError, read_recording
 
     pace = _speed(speed, max_speed)
+    if fmt is not None:
+        from streams.cli.replay_outside import OutsideOptions, replay_outside
+
+        replay_outside(recording, OutsideOptions(fmt=fmt, catalogue=catalogue, topology=topology,
+                                                 labels=labels, rules=rules, tick_s=tick, grace=grace),
+                       broker=broker, pace=pace, json_out=json_out)
+        return
+    if catalogue or topology or labels or rules or tick:
+        raise fail("--catalogue, --topology, --labels, --rules and --tick are for outside telemetry "
+                   "(--format csv|long|pm)")
     if broker is not None:
         if dry_run:
             raise fail("--dry-run runs the embedded loop; it does not combine with --broker")

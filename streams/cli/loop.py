@@ -174,6 +174,26 @@ def _evaluate_external(scenarios: list[str] | None, *, nab: Path | None, labels:
         write_json(json_out, payload)
 
 
+@app.command(rich_help_panel=LOOP)
+def stitch(
+    cases: Annotated[Path, typer.Argument(help="a root-cause case set in the --rca layout")],
+    out: Annotated[Path, typer.Option(help="folder for metrics.csv, graph.json and labels.jsonl")],
+) -> None:
+    """Join a case set's windows back into one timeline with a labelled fault per case (for replay)."""
+    from rich.markup import escape
+
+    from streams.evaluate.files import ExternalDataError
+    from streams.evaluate.stitch import stitch as join
+
+    try:
+        s = join(cases, out)
+    except ExternalDataError as exc:
+        raise fail(escape(str(exc))) from None
+    typer.echo(f"{out}: {s.rows} rows × {s.columns} columns, {s.labels} labelled faults"
+               + (f", {s.unlabelled} cases without anomaly_start left unlabelled" if s.unlabelled else "")
+               + (f", {s.conflicts} values two cases disagreed on (the first kept)" if s.conflicts else ""))
+
+
 @app.command("scenarios", rich_help_panel=LOOP)
 def list_scenarios() -> None:
     """List the built-in scenarios."""

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from actuators import TelemetryTwin
 from schemas import DecisionKind, topics
+from schemas.catalogue import Catalogue
 from streams.metrics import LoopMetrics
 from streams.recording.files import Recorded
 from streams.recording.recorder import Recorder
@@ -67,9 +68,11 @@ class ReplayReport(BaseModel):
 
 
 async def replay_dry_run(messages: Iterable[Recorded], settings: Settings, *,
-                         speed: float | None = None, recorder: Recorder | None = None) -> ReplayReport:
+                         speed: float | None = None, recorder: Recorder | None = None,
+                         catalogue: Catalogue | None = None) -> ReplayReport:
     """Feed a recording through every stage but act; ``speed`` scales recorded time (None: max).
-    ``recorder`` keeps every record the stages wrote (a fresh one by default)."""
+    ``recorder`` keeps every record the stages wrote (a fresh one by default); ``catalogue`` is the
+    telemetry's (default: the settings')."""
     metrics, recorder = LoopMetrics(), recorder or Recorder()
     rows = [0]
 
@@ -77,7 +80,7 @@ async def replay_dry_run(messages: Iterable[Recorded], settings: Settings, *,
         rows[0] += n
 
     stages = loop_stages(settings, load_policies(settings), act=False, executor=None, on_rows=count,
-                         extra=[recorder], twin=TelemetryTwin())
+                         extra=[recorder], twin=TelemetryTwin(), catalogue=catalogue)
     start = time.perf_counter()
     counts = {"records": 0, "telemetry": 0, "ticks": 0}
     bus = EmbeddedBus(maxsize=settings.queue_size)

@@ -26,6 +26,7 @@ from actuators.catalogue import check_policies
 from detectors import SymptomProfiles, shipped_classifier, shipped_profiles
 from netmcp import ExecutionContext
 from schemas import EntityKind, MaintenanceWindow, topics
+from schemas.catalogue import Catalogue, builtin_catalogue, load_catalogue
 from simulator import Network, Scenario
 from streams.metrics import LoopMetrics
 from streams.recording.recorder import Recorder
@@ -72,15 +73,23 @@ def load_policies(settings: Settings) -> PolicyTable:
     return table
 
 
+def catalogue_of(settings: Settings) -> Catalogue:
+    """The deployment's KPI catalogue (``CatalogueError`` naming the file and the field if bad), else the
+    simulated network's."""
+    return load_catalogue(settings.catalogue) if settings.catalogue else builtin_catalogue()
+
+
 def loop_stages(settings: Settings, policies: PolicyTable, *, act: bool,
                 executor: Executor | None, on_rows: Callable[[int], None] | None,
                 extra: list[Stage], twin: TelemetryTwin | None = None,
-                approvals: ApprovalBook | None = None) -> list[Stage]:
-    """The stages of the loop in order; without an executor there is no act stage."""
+                approvals: ApprovalBook | None = None, catalogue: Catalogue | None = None) -> list[Stage]:
+    """The stages of the loop in order; without an executor there is no act stage. ``catalogue``:
+    the kinds and KPIs of the telemetry (default: the settings')."""
     s = settings
+    catalogue = catalogue or catalogue_of(settings)
     stages: list[Stage] = [
-        DetectStage(detector_config(settings), on_rows=on_rows),
-        LocalizeStage(unremedied=shipped_classifier().types - policies.fault_types()),
+        DetectStage(detector_config(settings), on_rows=on_rows, catalogue=catalogue),
+        LocalizeStage(unremedied=shipped_classifier().types - policies.fault_types(), catalogue=catalogue),
         DecideStage(decider(settings, policies, act=act and executor is not None, twin=twin,
                             approvals=approvals)),
     ]

@@ -1,8 +1,12 @@
 """Perceive: decode telemetry bytes into a validated (entities × KPIs) array, or say why not.
 
+The kind and its KPIs are the deployment's catalogue's
+(:class:`~schemas.catalogue.Catalogue`; by default the simulated network's).
 Values must be finite and at most :data:`MAX_ABS_VALUE` in magnitude: the
 detectors compute in float32 and square residuals, and a larger value would
-overflow to infinity there (and become a ``null`` anomaly downstream).
+overflow to infinity there (and become a ``null`` anomaly downstream). A
+``null`` value was not measured: the batch's ``present`` mask says so, and
+the detectors learn nothing from it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from schemas import MAX_ABS_VALUE, EntityKind, TelemetryFrame, TelemetryReport, kind_of, kpi_names
+from schemas import MAX_ABS_VALUE, TelemetryFrame, TelemetryReport
+from schemas.catalogue import Catalogue, builtin_catalogue
+from schemas.kpis import as_kind
 
 
 class BadRecord(ValueError):
@@ -34,16 +40,21 @@ class PartlyUsed(BadRecord):
 
 @dataclass(frozen=True)
 class Batch:
-    """One decoded telemetry record: entity rows × KPI columns in catalogue order."""
+    """One decoded telemetry record: entity rows × KPI columns in catalogue order.
+
+    ``present`` (N×K booleans) is None when every value was measured; else False where a value
+    was ``null`` (its place in ``values`` holds NaN).
+    """
 
     shard: str
     tick: int
-    kind: EntityKind
+    kind: str
     entity_ids: tuple[str, ...]
     values: np.ndarray
+    present: np.ndarray | None = None
 
 
-def decode_telemetry(raw: bytes) -> Batch:
+def decode_telemetry(raw: bytes, catalogue: Catalogue | None = None) -> Batch:
     """Decode a :class:`TelemetryFrame` or a :class:`TelemetryReport` into a :class:`Batch`.
 
     Raises
@@ -59,43 +70,51 @@ def decode_telemetry(raw: bytes) -> Batch:
             raise BadRecord("not_json", f"not JSON: {err['msg']}") from None
         where = ".".join(str(p) for p in err["loc"])
         raise BadRecord("schema", f"schema violation at {where or 'top level'}: {err['msg']}") from None
+    catalogue = catalogue or builtin_catalogue()
     if isinstance(record, TelemetryReport):
-        return _from_report(record)
-    return _from_frame(record)
+        return _from_report(record, catalogue)
+    return _from_frame(record, catalogue)
 
 
-def _from_frame(f: TelemetryFrame) -> Batch:
+def _from_frame(f: TelemetryFrame, catalogue: Catalogue) -> Batch:
     if len(set(f.entity_ids)) != len(f.entity_ids):
         twice = sorted({e for e in f.entity_ids if f.entity_ids.count(e) > 1})
         raise BadRecord("schema", f"duplicate entity ids: {', '.join(twice[:5])}")
-    order = _column_order(f.kind, f.kpis)
-    values = np.asarray(f.values, dtype=float)[:, order]
-    _check_finite(values)
-    return Batch(f.shard, f.tick, f.kind, tuple(f.entity_ids), values)
+    order = _column_order(catalogue, f.kind, f.kpis)
+    values = np.asarray(f.values, dtype=float)[:, order]  # null becomes NaN
+    present = None
+    if np.isnan(values).any():  # a null was not measured; a NaN sent as a value is a bad one
+        present = np.asarray([[v is not None for v in row] for row in f.values], dtype=bool)[:, order]
+        _check_finite(values[present])
+    else:
+        _check_finite(values)
+    return Batch(f.shard, f.tick, f.kind, tuple(f.entity_ids), values, present)
 
 
-def _from_report(r: TelemetryReport) -> Batch:
-    try:
-        kind = kind_of(r.entity_id)
-    except ValueError:
-        raise BadRecord("schema", f"entity id {r.entity_id!r} has no known kind prefix") from None
+def _from_report(r: TelemetryReport, catalogue: Catalogue) -> Batch:
+    declared = catalogue.kind_of(r.entity_id)
+    if declared is None:
+        raise BadRecord("schema", f"entity id {r.entity_id!r} matches no kind of the catalogue")
+    kind = as_kind(declared)
     names = list(r.kpis)
-    order = _column_order(kind, names)
+    order = _column_order(catalogue, kind, names)
     values = np.asarray([[r.kpis[n] for n in names]], dtype=float)[:, order]
     _check_finite(values)
     return Batch(f"entity:{r.entity_id}", r.tick, kind, (r.entity_id,), values)
 
 
-def _column_order(kind: EntityKind, kpis: list[str]) -> list[int]:
-    if kind not in (EntityKind.CELL, EntityKind.LINK, EntityKind.UPF, EntityKind.SMF, EntityKind.AMF):
-        raise BadRecord("schema", f"entities of kind {kind.value!r} report no KPIs")
-    expected = kpi_names(kind)
+def _column_order(catalogue: Catalogue, kind: str, kpis: list[str]) -> list[int]:
+    if kind not in catalogue.kinds:
+        raise BadRecord("schema", f"kind {kind!r} is not in the catalogue ({', '.join(catalogue.kinds)})")
+    expected = catalogue.kpi_names(kind)
+    if not expected:
+        raise BadRecord("schema", f"entities of kind {kind!r} report no KPIs")
     unknown = sorted(set(kpis) - set(expected))
     if unknown:
-        raise BadRecord("unknown_kpi", f"unknown KPIs for {kind.value}: {', '.join(unknown)}")
+        raise BadRecord("unknown_kpi", f"unknown KPIs for {kind}: {', '.join(unknown)}")
     missing = [k for k in expected if k not in kpis]
     if missing:
-        raise BadRecord("missing_kpi", f"missing KPIs for {kind.value}: {', '.join(missing)}")
+        raise BadRecord("missing_kpi", f"missing KPIs for {kind}: {', '.join(missing)}")
     if len(set(kpis)) != len(kpis):
         raise BadRecord("schema", "duplicate KPI names")
     return [kpis.index(k) for k in expected]

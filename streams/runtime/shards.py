@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from detectors import OnsetFilter
-from schemas import EntityKind
 from streams.runtime.perceive import BadRecord, Batch
 from streams.runtime.ticks import TickWindow
 
@@ -99,10 +98,10 @@ class ShardStates:
         Monotonic seconds (eviction is by wall-clock time, which no record can move).
     """
 
-    def __init__(self, make_filter: Callable[[EntityKind], OnsetFilter], bounds: StateBounds,
+    def __init__(self, make_filter: Callable[[str], OnsetFilter], bounds: StateBounds,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.make_filter, self.bounds, self.clock = make_filter, bounds, clock
-        self.ticks = TickWindow(max_ahead=bounds.max_ahead)
+        self.ticks = TickWindow(max_ahead=bounds.max_ahead, jump_after=3)
         self._shards: dict[ShardKey, _Shard] = {}
         self._entities = 0
         self._swept = clock()
@@ -117,8 +116,8 @@ class ShardStates:
 
     def step(self, batch: Batch) -> Scored:
         """Score and learn one frame; raise :class:`BadRecord` for a bad tick or a shard past the bound."""
-        key: ShardKey = (batch.shard, batch.kind.value)
-        self.ticks.check(key, batch.tick)
+        key: ShardKey = (batch.shard, str(batch.kind))
+        self.ticks.settle(key, batch.tick)
         now = self.clock()
         self._sweep(now)
         shard = self._shards.get(key)
@@ -147,7 +146,10 @@ class ShardStates:
     def _first(self, shard: _Shard, batch: Batch) -> Scored:
         n = len(shard.ids)
         shard.tick[:] = batch.tick
-        scores, flags = shard.filter.step(batch.values[:n])
+        values = batch.values[:n]
+        if batch.present is not None:  # a value not measured starts at its KPI's mean over the frame
+            values = _filled(values, batch.present[:n], _column_means(values, batch.present[:n]))
+        scores, flags = shard.filter.step(values)
         return Scored(np.arange(n), scores, flags, shard.filter.expected(),
                       batch.entity_ids[n:])
 
@@ -169,15 +171,21 @@ class ShardStates:
             k = batch.values.shape[1]
             return Scored(present, np.zeros((0, k)), np.zeros((0, k), dtype=bool), np.zeros((0, k)), refused)
         f = shard.filter
-        if len(present) == len(ids) == n and (rows == np.arange(n)).all():  # the usual frame
+        measured = batch.present
+        if measured is None and len(present) == len(ids) == n and (rows == np.arange(n)).all():  # the usual
             scores, flags = f.step(batch.values)
             return Scored(present, scores, flags, f.expected(), refused)
         X = f.detector.expected().astype(batch.values.dtype)
-        X[rows_present] = batch.values[present]
-        mask = None
-        if len(rows_present) < n:
-            mask = np.zeros((n, 1), dtype=bool)
-            mask[rows_present] = True
+        mask: np.ndarray | None = None
+        if measured is not None:  # a value not measured is its baseline's, and learns nothing
+            X[rows_present] = _filled(batch.values[present], measured[present], X[rows_present])
+            mask = np.zeros(X.shape, dtype=bool)
+            mask[rows_present] = measured[present]
+        else:
+            X[rows_present] = batch.values[present]
+            if len(rows_present) < n:
+                mask = np.zeros((n, 1), dtype=bool)
+                mask[rows_present] = True
         scores, flags = f.step(X, mask)
         return Scored(present, scores[rows_present], flags[rows_present],
                       f.expected()[rows_present], refused)
@@ -211,3 +219,15 @@ class ShardStates:
             if len(keep) < len(shard.ids):
                 self._entities -= len(shard.ids) - len(keep)
                 shard.select(keep, [shard.ids[i] for i in keep], now)
+
+
+def _filled(values: np.ndarray, measured: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """``values`` where measured, else ``fill`` (same shape, or a row broadcast)."""
+    return np.where(measured, values, fill)
+
+
+def _column_means(values: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """Each KPI's mean over the entities that measured it (0 where none did)."""
+    counts = measured.sum(axis=0)
+    sums = np.where(measured, values, 0.0).sum(axis=0)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)

@@ -38,15 +38,14 @@ from schemas import (
     AlarmEvent,
     AnomalyEvent,
     DecisionRecord,
-    EntityKind,
     Incident,
     IncidentStatus,
     MaintenanceWindow,
     Record,
     TopologyEntity,
-    kpi_names,
     topics,
 )
+from schemas.catalogue import Catalogue, builtin_catalogue
 from streams.runtime.bus import Message
 from streams.runtime.perceive import Batch, PartlyUsed, decode_telemetry
 from streams.runtime.shards import Scored, ShardStates, StateBounds
@@ -74,13 +73,14 @@ class DetectStage:
     topics = (topics.TELEMETRY,)
 
     def __init__(self, config: DetectorConfig, on_rows: Callable[[int], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, catalogue: Catalogue | None = None) -> None:
         self.config = config
         self.on_rows = on_rows
+        self.catalogue = catalogue or builtin_catalogue()
         self.states = ShardStates(self._new_filter, config.bounds, clock)
 
     async def handle(self, msg: Message) -> list[Out]:
-        batch = decode_telemetry(msg.value)
+        batch = decode_telemetry(msg.value, self.catalogue)
         scored = self.states.step(batch)
         if self.on_rows:
             self.on_rows(len(scored.rows))
@@ -96,17 +96,17 @@ class DetectStage:
 
     def replay(self, msg: Message) -> None:
         """Learn from a frame scored before a restart: the baselines go on where they were."""
-        self.states.step(decode_telemetry(msg.value))
+        self.states.step(decode_telemetry(msg.value, self.catalogue))
 
-    def _new_filter(self, kind: EntityKind) -> OnsetFilter:
+    def _new_filter(self, kind: str) -> OnsetFilter:
         c = self.config
-        return default_filter(directions_of(kind), level=c.level, max_state=c.max_state)
+        return default_filter(directions_of(kind, self.catalogue), level=c.level, max_state=c.max_state)
 
     def _events(self, batch: Batch, scored: Scored) -> list[Out]:
         hits, cols = np.nonzero(scored.flags)
         if not len(hits):
             return []
-        names = kpi_names(batch.kind)
+        names = self.catalogue.kpi_names(batch.kind)
         out: list[Out] = []
         for i, j in zip(hits.tolist(), cols.tolist(), strict=True):
             row = int(scored.rows[i])
@@ -125,8 +125,9 @@ class LocalizeStage:
     name = "localize"
     topics = (topics.TOPOLOGY, topics.ANOMALIES, topics.INCIDENTS, topics.ALARMS)
 
-    def __init__(self, *, unremedied: frozenset[str] = frozenset()) -> None:
-        self.graph = TopologyGraph()
+    def __init__(self, *, unremedied: frozenset[str] = frozenset(),
+                 catalogue: Catalogue | None = None) -> None:
+        self.graph = TopologyGraph(catalogue=catalogue)
         self.tracker = IncidentTracker(graph=self.graph, classifier=shipped_classifier(),
                                        calibration=shipped_calibration(), unremedied=unremedied)
 

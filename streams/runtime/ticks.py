@@ -17,6 +17,11 @@ ran it ahead): its timeline is taken from there. A forged far-ahead tick thus
 blinds its key for at most ``rewind_after`` ticks, and a restarted producer is
 followed again; the ticks a consumer has already closed stay closed.
 
+With ``jump_after``, the same holds ahead: a key whose ticks are refused as too far
+ahead that many times in a row, each after the one before and at most ``max_ahead``
+past it, has come back from a silence (a collector down, a gap in a recording) and
+is followed from there. Frames use it; tick marks, which close ticks, do not.
+
 >>> w = TickWindow(max_ahead=10, strict=True)
 >>> w.admit("a", 5); w.admit("b", 7)
 >>> w.admit("a", 1000)
@@ -39,22 +44,32 @@ class TickWindow:
     The first tick ever admitted has nothing to be measured against and sets the latest.
     """
 
-    def __init__(self, *, max_ahead: int, strict: bool = False, rewind_after: int = 3) -> None:
+    def __init__(self, *, max_ahead: int, strict: bool = False, rewind_after: int = 3,
+                 jump_after: int | None = None) -> None:
         self.max_ahead, self.strict, self.rewind_after = max_ahead, strict, rewind_after
+        self.jump_after = jump_after
         self.latest: int | None = None
         self._last: dict[Hashable, int] = {}
         self._behind: dict[Hashable, tuple[int, int]] = {}  # key → (refusals in a row, last refused)
+        self._ahead: dict[Hashable, tuple[int, int]] = {}  # the same, for refusals as too far ahead
 
     def admit(self, key: Hashable, tick: int) -> None:
         """Record ``tick`` for ``key``; raise :class:`BadRecord` when it is behind or too far ahead."""
+        self.settle(key, tick)
+        self._behind.pop(key, None)
+        self._ahead.pop(key, None)
+        self._last[key] = tick
+        self.latest = tick if self.latest is None else max(self.latest, tick)
+
+    def settle(self, key: Hashable, tick: int) -> None:
+        """:meth:`check`, counting a refusal toward the key starting over (or coming back from a
+        silence); raise :class:`BadRecord` unless ``tick`` may be admitted now."""
         try:
             self.check(key, tick)
         except BadRecord as exc:
-            if exc.kind != "tick_behind" or not self._rewinds(key, tick):
+            if not ((exc.kind == "tick_behind" and self._rewinds(key, tick))
+                    or (exc.kind == "tick_ahead" and self._jumps(key, tick))):
                 raise
-        self._behind.pop(key, None)
-        self._last[key] = tick
-        self.latest = tick if self.latest is None else max(self.latest, tick)
 
     def _rewinds(self, key: Hashable, tick: int) -> bool:
         """Count a refusal as behind; True when the key has now started over at ``tick``."""
@@ -62,6 +77,20 @@ class TickWindow:
         count = count + 1 if count and tick > prev else 1
         if count < self.rewind_after:
             self._behind[key] = (count, tick)
+            return False
+        self._last[key] = tick
+        self.latest = max(self._last.values())
+        return True
+
+    def _jumps(self, key: Hashable, tick: int) -> bool:
+        """Count a refusal as too far ahead; True when the key has now come back at ``tick``."""
+        if self.jump_after is None:
+            return False
+        count, prev = self._ahead.get(key, (0, tick))
+        count = count + 1 if count and prev < tick <= prev + self.max_ahead else 1
+        if count < self.jump_after:
+            if len(self._ahead) < 4 * max(len(self._last), 1024) or key in self._ahead:  # bounded
+                self._ahead[key] = (count, tick)
             return False
         self._last[key] = tick
         self.latest = max(self._last.values())
@@ -95,6 +124,7 @@ class TickWindow:
         """Drop what is known of ``key`` (its state was evicted)."""
         self._last.pop(key, None)
         self._behind.pop(key, None)
+        self._ahead.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._last)
