@@ -21,9 +21,11 @@ another network brings its own YAML file::
 
 ``ids`` is a regular expression an entity id of that kind matches (default
 ``^<kind>-``); a named group ``parent`` says which entity the entity belongs
-to (an interface to its router). ``depends_on`` says which kinds a kind may
-depend on, for localization when the topology does not say. A bad file is
-refused with the field named (:class:`CatalogueError`).
+to (an interface to its router): without a topology file, an entity depends on
+its parent. ``depends_on`` says which kinds a kind may depend on; it is
+checked (every kind named is declared) and documents the model, but the loop
+takes its topology from a file or the ``parent`` groups, not from it. A bad
+file is refused with the field named (:class:`CatalogueError`).
 """
 
 from __future__ import annotations

@@ -62,8 +62,12 @@ def replay_outside(path: Path, opts: OutsideOptions, *, broker: str | None, pace
         err.print(f"published {sent.records} records ({sent.frames} frames, {sent.ticks} tick marks, "
                   f"{sent.dead_letters} dead letters) to {broker}", highlight=False)
         return
+    settings = read_settings()
+    # the recording is the operator's own: its silences are gaps, not forged ticks far ahead
+    settings = settings.model_copy(update={
+        "tick_max_ahead": max(settings.tick_max_ahead, prepared.longest_gap_ticks + 1)})
     try:
-        report = asyncio.run(replay_dry_run(prepared.records(), read_settings(), speed=pace,
+        report = asyncio.run(replay_dry_run(prepared.records(), settings, speed=pace,
                                             catalogue=prepared.catalogue))
     except PolicyError as exc:
         raise fail(str(exc)) from None

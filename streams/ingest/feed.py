@@ -50,12 +50,14 @@ MAX_SERIES = 1_000_000
 
 @dataclass(frozen=True)
 class Survey:
-    """What a first pass over a recording found: its series, first time and sampling interval."""
+    """What a first pass over a recording found: its series, first time, sampling interval and longest
+    silence (seconds between consecutive sample times)."""
 
     series: frozenset[tuple[str, str]]
     first_s: float
     interval_s: float
     samples: int
+    longest_gap_s: float = 0.0
 
 
 def survey(samples: Iterable[Sample | Rejected]) -> Survey:
@@ -83,7 +85,7 @@ def survey(samples: Iterable[Sample | Rejected]) -> Survey:
     ordered = sorted(times)
     gaps = Counter(round(b - a, 6) for a, b in pairwise(ordered) if b > a)
     interval = gaps.most_common(1)[0][0] if gaps else 60.0
-    return Survey(frozenset(series), ordered[0], interval, n)
+    return Survey(frozenset(series), ordered[0], interval, n, max(gaps, default=0.0))
 
 
 def infer_catalogue(series: Iterable[tuple[str, str]], name: str = "recording") -> Catalogue:
@@ -164,6 +166,8 @@ class Prepared:
     origin_s: float
     tick_s: float
     samples: int
+    longest_gap_ticks: int = 0
+    """The recording's longest silence: the detect stage's tick window must reach over it."""
 
     def tick_of(self, time_s: float) -> int:
         """The tick a time of the recording's clock falls in."""
@@ -224,7 +228,8 @@ def prepare(read: Callable[[], Iterator[Sample | Rejected]], *, name: str, catal
         raise RecordingError(f"tick: {step!r} is not a positive number of seconds")
     origin = math.floor(found.first_s / step) * step
     entities = {e for e, _ in found.series}
-    return Prepared(read, cat, read_topology(topology, cat, entities), origin, step, found.samples)
+    return Prepared(read, cat, read_topology(topology, cat, entities), origin, step, found.samples,
+                    math.ceil(found.longest_gap_s / step))
 
 
 def _check_declared(catalogue: Catalogue, found: Survey, path: Path | None) -> None:
