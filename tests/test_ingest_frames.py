@@ -1,12 +1,15 @@
-"""Outside samples into the loop's frames (:mod:`streams.ingest.frames`)."""
+"""Outside samples into the loop's frames (:mod:`streams.ingest.frames`), and recorded CSV/TSV files into
+samples (:mod:`streams.ingest.recordings`)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from schemas import TelemetryFrame
 from schemas.catalogue import parse_catalogue
 from streams.ingest.frames import FrameBuilder
+from streams.ingest.recordings import RecordingError, read_recording
 from streams.ingest.samples import Rejected, Sample
 
 CATALOGUE = parse_catalogue("""\
@@ -132,3 +135,83 @@ def test_series_beyond_max_series_are_refused_and_the_known_ones_still_admitted(
     assert "more than 2 series" in refused.reason and b"r-3" in refused.raw
     assert feed(b, (60, "r-1", "cpu_util", 0.6)) == []
     assert sorted(values(b.flush())) == [(0, "r-1"), (0, "r-2"), (1, "r-1")]
+
+
+# -- recordings --------------------------------------------------------------------------------------
+
+ROWS = [(1_700_000_000.0, "r-1", "cpu_util", 0.5), (1_700_000_000.0, "r-2", "cpu_util", 0.25),
+        (1_700_000_060.0, "r-1", "cpu_util", 0.75), (1_700_000_060.0, "r-2", "cpu_util", 1.0)]
+
+
+def write(path: Path, lines: list[list[str]], delimiter: str = ",", bom: bool = False) -> Path:
+    path.write_text(("\ufeff" if bom else "") + "".join(delimiter.join(x) + "\n" for x in lines),
+                    encoding="utf-8")
+    return path
+
+
+def wide(path: Path, delimiter: str = ",", bom: bool = False) -> Path:
+    return write(path, [["time", "r-1:cpu-util", "r-2:cpu-util"], ["1700000000", "0.5", "0.25"],
+                        ["1700000060", "0.75", "1.0"]], delimiter, bom)
+
+
+def long(path: Path, delimiter: str = ",") -> Path:
+    return write(path, [["time", "entity", "kpi", "value"],
+                        *([f"{t:.0f}", e, k, str(v)] for t, e, k, v in ROWS)], delimiter)
+
+
+def samples(items) -> list[tuple[float, str, str, float]]:
+    return [(s.time_s, s.entity, s.kpi, s.value) for s in items]
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t"], ids=["csv", "tsv"])
+@pytest.mark.parametrize("layout", ["wide", "long"])
+def test_a_wide_or_long_csv_or_tsv_recording_is_read_as_its_samples(tmp_path, layout, delimiter):
+    path = (wide if layout == "wide" else long)(tmp_path / "rec.csv", delimiter)
+    assert samples(read_recording(path, layout)) == ROWS
+
+
+def test_a_recording_saved_with_a_byte_order_mark_is_read(tmp_path):
+    assert samples(read_recording(wide(tmp_path / "excel.csv", bom=True), "wide")) == ROWS
+
+
+@pytest.mark.parametrize("when", ["2023-11-14T22:13:20Z", "2023-11-14T22:13:20", "2023-11-14T23:13:20+01:00",
+                                  "2023-11-14 22:13:20"])
+def test_an_iso_8601_time_is_read_as_seconds_since_the_epoch_utc_when_unzoned(tmp_path, when):
+    path = write(tmp_path / "iso.csv", [["time", "r-1:cpu_util"], [when, "0.5"]])
+    assert samples(read_recording(path, "wide")) == [(1_700_000_000.0, "r-1", "cpu_util", 0.5)]
+
+
+def test_a_bad_number_or_time_is_rejected_with_its_line_and_column_and_the_rest_is_read(tmp_path):
+    path = write(tmp_path / "rec.csv", [["time", "r-1:cpu", "r-2:cpu"], ["60", "0.5", "0.5"],
+                                        ["120", "lots", "0.7"], ["yesterday", "0.1", "0.1"],
+                                        ["240", "0.9", "0.9"]])
+    got = list(read_recording(path, "wide"))
+    rejected = [r.reason for r in got if isinstance(r, Rejected)]
+    assert rejected == ["line 3: r-1:cpu: 'lots' is not a number",
+                        "line 4: time: 'yesterday' is neither epoch seconds nor ISO 8601"]
+    assert samples(s for s in got if isinstance(s, Sample)) == [
+        (60, "r-1", "cpu", 0.5), (60, "r-2", "cpu", 0.5), (120, "r-2", "cpu", 0.7),
+        (240, "r-1", "cpu", 0.9), (240, "r-2", "cpu", 0.9)]
+
+
+def test_a_bad_value_in_a_long_recording_is_rejected_with_its_line(tmp_path):
+    path = write(tmp_path / "rec.csv", [["time", "entity", "kpi", "value"], ["60", "r-1", "cpu", "x"],
+                                        ["60", "r-2", "cpu", "0.5"]])
+    got = list(read_recording(path, "long"))
+    assert [r.reason for r in got if isinstance(r, Rejected)] == ["line 2: cpu: 'x' is not a number"]
+    assert samples(s for s in got if isinstance(s, Sample)) == [(60, "r-2", "cpu", 0.5)]
+
+
+@pytest.mark.parametrize("layout", ["wide", "long"])
+def test_a_header_not_starting_with_time_raises_a_recording_error_naming_the_file(tmp_path, layout):
+    path = write(tmp_path / "nameless.csv", [["when", "r-1:cpu"], ["60", "0.5"]])
+    with pytest.raises(RecordingError, match=r"nameless\.csv: the first column must be 'time'"):
+        list(read_recording(path, layout))
+
+
+@pytest.mark.parametrize("good_lines", [1, 20_000], ids=["in-the-first-block", "further-on"])
+def test_a_recording_that_is_not_utf8_raises_a_recording_error_naming_the_file(tmp_path, good_lines):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"time,r-1:cpu\n" + b"60,0.5\n" * good_lines + b"120,\xb0\n")
+    with pytest.raises(RecordingError, match=r"latin1\.csv.*not UTF-8"):
+        list(read_recording(path, "wide"))
