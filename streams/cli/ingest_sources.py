@@ -113,3 +113,32 @@ def pm_producer(rules: Rules, folder: Path | None, pattern: str, interval_s: flo
             watching.cancel()
 
     return produce
+
+
+RECORDING_BATCH = 1000  # samples a batch of a recording holds
+
+
+def recording_producer(path: Path, fmt: str, rules: Rules | None) -> Producer:
+    """Read a wide (``csv``) or long CSV/TSV recording from start to end."""
+    from streams.ingest.feed import sample_source
+    from streams.ingest.recordings import RecordingError
+
+    try:
+        read = sample_source(path, "csv" if fmt == "csv" else "long", rules)
+    except RecordingError as exc:
+        raise fail(str(exc)) from None
+
+    async def produce(out: Batches) -> None:
+        batch: list[Sample | Rejected] = []
+        try:
+            for item in read():
+                batch.append(item)
+                if len(batch) >= RECORDING_BATCH:
+                    await out.put(batch)
+                    batch = []
+        except RecordingError as exc:  # the header is read with the first sample
+            raise fail(str(exc)) from None
+        if batch:
+            await out.put(batch)
+
+    return produce

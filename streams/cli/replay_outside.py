@@ -43,7 +43,7 @@ class OutsideOptions:
 def replay_outside(path: Path, opts: OutsideOptions, *, broker: str | None, pace: float | None,
                    json_out: str | None) -> None:
     """Prepare the recording, then replay it embedded (scored with labels) or onto a broker."""
-    prepared = _prepare(path, opts)
+    prepared = prepare_outside(path, opts)
     labels = None
     if opts.labels is not None:
         try:
@@ -53,14 +53,7 @@ def replay_outside(path: Path, opts: OutsideOptions, *, broker: str | None, pace
     if broker is not None:
         if labels is not None:
             raise fail("--labels scores the embedded loop; it does not combine with --broker")
-        from streams.kafka.publish import BrokerError, publish_records
-
-        try:
-            sent = asyncio.run(publish_records(broker, prepared.records(), read_settings(), speed=pace))
-        except BrokerError as exc:
-            raise fail(str(exc)) from None
-        err.print(f"published {sent.records} records ({sent.frames} frames, {sent.ticks} tick marks, "
-                  f"{sent.dead_letters} dead letters) to {broker}", highlight=False)
+        publish_outside(prepared, broker, pace)
         return
     settings = read_settings()
     # the recording is the operator's own: its silences are gaps, not forged ticks far ahead
@@ -83,7 +76,21 @@ def replay_outside(path: Path, opts: OutsideOptions, *, broker: str | None, pace
         Console().print(_summary(prepared, report, scored))
 
 
-def _prepare(path: Path, opts: OutsideOptions) -> Prepared:
+def publish_outside(prepared: Prepared, broker: str, pace: float | None) -> None:
+    """Publish the recording's topology, frames, tick marks and dead letters (exit 2 if the broker
+    cannot be reached); say what was sent on stderr."""
+    from streams.kafka.publish import BrokerError, publish_records
+
+    try:
+        sent = asyncio.run(publish_records(broker, prepared.records(), read_settings(), speed=pace))
+    except BrokerError as exc:
+        raise fail(str(exc)) from None
+    err.print(f"published {sent.records} records ({sent.frames} frames, {sent.ticks} tick marks, "
+              f"{sent.dead_letters} dead letters) to {broker}", highlight=False)
+
+
+def prepare_outside(path: Path, opts: OutsideOptions) -> Prepared:
+    """The recording with its catalogue, topology and clock settled (exit 2 naming what is wrong)."""
     if opts.fmt not in get_args(Format):
         raise fail(f"--format {opts.fmt!r}: expected one of {', '.join(get_args(Format))}")
     try:

@@ -17,7 +17,10 @@ shard and tick (``TelemetryFrame``: entities × the kind's KPIs). A
   that reported in it, ``null`` for a KPI not reported (the detectors learn
   nothing from it);
 - a sample whose entity matches no kind of the catalogue, or whose KPI the
-  kind does not declare, is refused with the reason.
+  kind does not declare, is refused with the reason;
+- a kind with more than ``shard_size`` entities is split into numbered shards;
+  an entity stays in the shard it first went to, whoever else reports (the
+  detect stage keeps an entity's state in its shard).
 
 Every store is bounded: ``max_series`` series, ``lateness + 1`` open ticks.
 """
@@ -25,7 +28,7 @@ Every store is bounded: ``max_series`` series, ``lateness + 1`` open ticks.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from schemas import TelemetryFrame
@@ -55,7 +58,8 @@ class FrameBuilder:
     lateness
         Ticks a sample may come after a newer one and still count.
     shard_size
-        Entities per frame at most; a kind with more is split into numbered shards.
+        Entities per frame at most; a kind with more is split into numbered shards, an entity
+        staying in the one it first went to.
     max_series
         (entity, KPI) series remembered at most; samples of more are refused.
 
@@ -79,6 +83,8 @@ class FrameBuilder:
         self._ticks: dict[int, dict[tuple[str, str], dict[str, float]]] = {}  # tick -> (kind, entity) -> kpis
         self._newest = -1
         self._closed = -1
+        self._shard_of: dict[str, int] = {}  # entity -> its shard's number; entities <= series
+        self._placed: Counter[str] = Counter()  # kind -> entities given a shard
 
     def add(self, sample: Sample) -> Rejected | None:
         """Take one sample; a refused one comes back as :class:`Rejected` with the reason."""
@@ -141,21 +147,26 @@ class FrameBuilder:
         return frames
 
     def _frames(self, tick: int, rows: dict[tuple[str, str], dict[str, float]]) -> list[TelemetryFrame]:
-        by_kind: dict[str, list[str]] = defaultdict(list)
-        for kind, entity in rows:
-            by_kind[kind].append(entity)
+        shards: dict[tuple[str, int], list[str]] = defaultdict(list)
+        for kind, entity in sorted(rows):
+            shards[(kind, self._shard(kind, entity))].append(entity)
         frames = []
-        for kind in sorted(by_kind):
+        for (kind, number), ids in sorted(shards.items()):
             names = list(self.catalogue.kpi_names(kind))
-            entities = sorted(by_kind[kind])
-            for part in range(0, len(entities), self.shard_size):
-                ids = entities[part: part + self.shard_size]
-                values = [[rows[(kind, e)].get(k) for k in names] for e in ids]
-                frames.append(TelemetryFrame(
-                    shard=f"{kind}-{part // self.shard_size:04d}", tick=tick,
-                    timestamp_s=(self.origin_s or 0.0) + tick * self.tick_s, kind=kind,
-                    entity_ids=ids, kpis=names, values=values))
+            values = [[rows[(kind, e)].get(k) for k in names] for e in ids]
+            frames.append(TelemetryFrame(
+                shard=f"{kind}-{number:04d}", tick=tick,
+                timestamp_s=(self.origin_s or 0.0) + tick * self.tick_s, kind=kind,
+                entity_ids=ids, kpis=names, values=values))
         return frames
+
+    def _shard(self, kind: str, entity: str) -> int:
+        """The entity's shard: the one it first went to (kinds fill their shards in turn)."""
+        number = self._shard_of.get(entity)
+        if number is None:
+            number = self._shard_of[entity] = self._placed[kind] // self.shard_size
+            self._placed[kind] += 1
+        return number
 
 
 def _refuse(sample: Sample, reason: str) -> Rejected:

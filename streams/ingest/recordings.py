@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 from streams.ingest.mapping import Rules, Unusable
 from streams.ingest.samples import Rejected, Sample, Tally
@@ -49,30 +49,38 @@ def read_recording(path: Path, layout: Layout, *, rules: Rules | None = None,
                    tally: Tally | None = None) -> Iterator[Sample | Rejected]:
     """The samples of a wide or long CSV/TSV file, in file order; bad rows as :class:`Rejected`."""
     tally = tally if tally is not None else Tally()
-    header, rows = _table(path)
-    if layout == "wide":
-        yield from _wide(path, header, rows, rules, tally)
-    else:
-        yield from _long(path, header, rows, rules, tally)
-
-
-def _table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     try:
-        f = path.open(newline="")
+        f = path.open(newline="", encoding="utf-8-sig")  # a spreadsheet's export starts with a BOM
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read: {exc.strerror}") from None
+    with f:  # closed however the reading ends: a bad header, a reader that stops early
+        header, rows = _table(path, f)
+        if layout == "wide":
+            yield from _wide(path, header, rows, rules, tally)
+        else:
+            yield from _long(path, header, rows, rules, tally)
+
+
+def _table(path: Path, f: TextIO) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    try:
         first = f.readline()
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise RecordingError(f"{path}: not UTF-8 text") from None
     delimiter = "\t" if "\t" in first else ";" if ";" in first and "," not in first else ","
     header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
     if not header or header[0] != "time":
-        f.close()
         raise RecordingError(f"{path}: the first column must be 'time' (header: {','.join(header)[:200]})")
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        with f:
-            for line, row in enumerate(csv.reader(f, delimiter=delimiter), start=2):
+        reader = csv.reader(f, delimiter=delimiter)
+        try:
+            for line, row in enumerate(reader, start=2):
                 if row:
                     yield line, row
+        except UnicodeDecodeError:
+            raise RecordingError(f"{path}: after line {reader.line_num + 1}: not UTF-8 text") from None
 
     return header, rows()
 

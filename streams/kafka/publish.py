@@ -3,8 +3,16 @@
 The topology goes to ``netloop.topology`` keyed by entity, each tick's frames to
 ``netloop.telemetry`` keyed by shard, and once a later tick's first frame comes,
 a tick mark for the tick before on every telemetry partition (so the workers
-close it); dead letters go to ``netloop.dlq``. ``netloop worker`` processes
-started with the same catalogue (``NETLOOP_CATALOGUE``) run the loop on it unchanged.
+close it); dead letters go to ``netloop.dlq``.
+
+``netloop worker`` processes started with the same catalogue (``NETLOOP_CATALOGUE``) run the
+loop on it unchanged.
+
+A worker refuses a tick mark more than ``tick_max_ahead`` ticks past the last one
+(a forged mark must not close every tick before it), so across a gap in the
+recording (a collector down for an hour) the publisher also marks ticks inside the
+gap, ``tick_max_ahead`` apart: as few as keep the workers' clocks going. Ticks only
+move forward: a frame of a tick older than the newest is published but marks nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ __all__ = ["BrokerError", "Sent", "publish_records"]
 
 @dataclass
 class Sent:
-    """What was published."""
+    """What was published; ``ticks`` counts the ticks marked (a gap's stepping stones too)."""
 
     records: int = 0
     frames: int = 0
@@ -53,10 +61,11 @@ async def publish_records(broker: str, records: Iterable[Recorded], settings: Se
         for m in records:
             if m.topic == topics.TELEMETRY:
                 tick = json.loads(m.value)["tick"]
-                if current is not None and tick != current:
-                    await _mark(producer, current, parts)
-                    sent.ticks += 1
-                current = tick
+                if current is not None and tick > current:
+                    for t in (current, *_stepping_stones(current, tick, settings.tick_max_ahead)):
+                        await _mark(producer, t, parts)
+                        sent.ticks += 1
+                current = tick if current is None else max(current, tick)
                 sent.frames += 1
                 if speed is not None:
                     first_ts = m.timestamp_ms if first_ts is None else first_ts
@@ -75,6 +84,16 @@ async def publish_records(broker: str, records: Iterable[Recorded], settings: Se
     finally:
         await producer.stop()
     return sent
+
+
+def _stepping_stones(marked: int, tick: int, max_ahead: int) -> list[int]:
+    """The ticks between ``marked`` and ``tick`` to mark so that no mark is more than ``max_ahead`` past
+    the one before.
+
+    >>> _stepping_stones(99, 112, 5), _stepping_stones(99, 104, 5), _stepping_stones(99, 105, 5)
+    ([104, 109], [], [104])
+    """
+    return list(range(marked + max_ahead, tick, max_ahead))
 
 
 async def _mark(producer: AIOKafkaProducer, tick: int, partitions: int) -> None:
