@@ -22,8 +22,8 @@ DEFAULT_LEVEL = 1e-4
 """Tail probability below which a value raises an alarm."""
 DEFAULT_MAX_STATE = 480
 """Steps an anomaly state lasts at most: a fault nobody repairs stays visible for 8 hours of one-minute
-ticks (240 until 2026-12-07: SKAB's anomalies last about 400 steps, and unrepaired faults in the
-simulated network longer)."""
+ticks (240 until 2026-12-07: anomalies in real multivariate runs last about 400 steps, and unrepaired
+faults in the simulated network longer)."""
 _SIGN = {Direction.UP: 1.0, Direction.DOWN: -1.0, Direction.BOTH: 0.0}
 
 

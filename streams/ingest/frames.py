@@ -85,15 +85,16 @@ class FrameBuilder:
         self._closed = -1
         self._shard_of: dict[str, int] = {}  # entity -> its shard's number; entities <= series
         self._placed: Counter[str] = Counter()  # kind -> entities given a shard
+        self._kind_of: dict[str, str | None] = {}  # entity -> its kind (ids regexes run once per entity)
+        self._declared = {k: frozenset(catalogue.kpi_names(k)) for k in catalogue.kinds}
 
     def add(self, sample: Sample) -> Rejected | None:
         """Take one sample; a refused one comes back as :class:`Rejected` with the reason."""
-        kind = self.catalogue.kind_of(sample.entity)
+        kind = self._kind(sample.entity)
         if kind is None:
             return _refuse(sample, f"entity {sample.entity!r} matches no kind of catalogue "
                                    f"{self.catalogue.name!r}")
-        names = self.catalogue.kpi_names(kind)
-        if sample.kpi not in names:
+        if sample.kpi not in self._declared[kind]:
             return _refuse(sample, f"kind {kind!r} declares no KPI {sample.kpi!r}")
         if self.origin_s is None:
             self.origin_s = math.floor(sample.time_s / self.tick_s) * self.tick_s
@@ -106,6 +107,15 @@ class FrameBuilder:
         self._ticks.setdefault(tick, {}).setdefault((kind, sample.entity), {})[sample.kpi] = value
         self._newest = max(self._newest, tick)
         return None
+
+    def _kind(self, entity: str) -> str | None:
+        """The entity's kind, remembered for as many entities as there may be series."""
+        if entity in self._kind_of:
+            return self._kind_of[entity]
+        kind = self.catalogue.kind_of(entity)
+        if len(self._kind_of) < self.max_series:
+            self._kind_of[entity] = kind
+        return kind
 
     def ready(self) -> list[TelemetryFrame]:
         """Frames of the ticks that can no longer change (more than ``lateness`` ticks behind the newest)."""
